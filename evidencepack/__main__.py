@@ -1,0 +1,3 @@
+from evidencepack.cli import main
+
+main()

@@ -1,0 +1,82 @@
+"""The exceptions the library raises; each carries its exit code and a remedy.
+
+The CLI maps them to one stderr line and ``exit_code`` in one place, so a
+support agent never sees a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ExitCode:
+    OK = 0
+    INCOMPLETE = 1  # a checklist is not met / a pack does not verify
+    BAD_INPUT = 2
+    FAILED = 3  # a build could not be completed (batch: some cases failed)
+
+
+class EvidencePackError(Exception):
+    """Base class: a message that names the thing at fault and what to do."""
+
+    exit_code = ExitCode.FAILED
+
+    def __init__(self, message: str, *, path: Path | str | None = None,
+                 line: int | None = None, field: str | None = None,
+                 remedy: str | None = None) -> None:
+        self.path = str(path) if path is not None else None
+        self.line = line
+        self.field = field
+        self.remedy = remedy
+        self.bare_message = message
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        where = ""
+        if self.path:
+            where = self.path
+            if self.line is not None:
+                where += f":{self.line}"
+            where += ": "
+        text = where
+        if self.field:
+            text += f"{self.field}: "
+        text += self.bare_message
+        if self.remedy:
+            text += f" ({self.remedy})"
+        # One line, whatever the input held: file names may carry newlines.
+        return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+class InputError(EvidencePackError):
+    """Bad input the user can fix: a case file, an export, an evidence file."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+class CaseFileError(InputError):
+    """case.toml is missing, malformed or incomplete."""
+
+
+class ChecklistError(InputError):
+    """A checklist or profile data file is malformed."""
+
+
+class ParseError(InputError):
+    """A chat, tracking or export file cannot be read at all."""
+
+
+class UnsafePathError(InputError):
+    """A path would leave the folder it must stay in."""
+
+
+class RenderError(EvidencePackError):
+    """The PDF could not be produced."""
+
+    exit_code = ExitCode.FAILED
+
+
+class SizeLimitError(EvidencePackError):
+    """The pack cannot be made to fit the platform's upload limits."""
+
+    exit_code = ExitCode.FAILED
