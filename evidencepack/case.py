@@ -1,0 +1,248 @@
+"""Loading and creating a case folder's ``case.toml``."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
+                      model_validator)
+
+from evidencepack.errors import CaseFileError
+from evidencepack.models import EvidenceKind
+from evidencepack.textio import load_toml
+
+CASE_FILE = "case.toml"
+DEFAULT_TZ = "Asia/Shanghai"
+
+# The folders a case is made of; the folder gives an evidence file its kind.
+FOLDERS = ("chat", "listing", "preship", "tracking", "returns", "reports", "other")
+
+# Case fields holding times; the checklist and deadlines refer to them by name.
+TIME_FIELDS = ("ordered_at", "opened_at", "shipped_at", "delivered_at",
+               "return_delivered_at", "intervention_at", "evidence_due_at")
+
+_SAFE_ID = re.compile(r"^[^\x00-\x1f/\\]{1,100}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Party(_Strict):
+    nick: str | None = None
+
+
+class Seller(_Strict):
+    shop: str
+    nicks: list[str] = Field(default_factory=list)
+
+
+class Item(_Strict):
+    title: str
+    sku: str | None = None
+    url: str | None = None
+
+
+class TrackingRef(_Strict):
+    carrier: str | None = None
+    number: str | None = None
+
+
+class ChatOptions(_Strict):
+    # For a workbench export shape we do not know: a regular expression with
+    # named groups ``nick`` and ``time`` matching a message header line.
+    header_pattern: str | None = None
+
+    @field_validator("header_pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            compiled = re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from exc
+        if not {"nick", "time"} <= set(compiled.groupindex):
+            raise ValueError("needs the named groups (?P<nick>...) and (?P<time>...)")
+        return value
+
+
+class EvidenceOverride(_Strict):
+    path: str
+    kind: EvidenceKind | None = None
+    captured_at: datetime | None = None
+    caption: str | None = None
+
+
+class Case(_Strict):
+    case_id: str
+    platform: str
+    dispute_type: str
+    order_id: str
+    opened_at: datetime
+    timezone: str = DEFAULT_TZ
+    amount: Decimal
+    currency: str = "CNY"
+    ordered_at: datetime | None = None
+    shipped_at: datetime | None = None
+    delivered_at: datetime | None = None
+    return_delivered_at: datetime | None = None
+    intervention_at: datetime | None = None
+    evidence_due_at: datetime | None = None
+    statement: str | None = None
+    checklists: str | None = None  # a folder of a lead's own checklist files
+    buyer: Party = Field(default_factory=Party)
+    seller: Seller
+    item: Item
+    tracking: TrackingRef = Field(default_factory=TrackingRef)
+    chat: ChatOptions = Field(default_factory=ChatOptions)
+    # Overrides of the platform profile's numbers for this case, same keys as
+    # the profile's [deadlines] and [upload] tables.
+    profile: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    evidence: list[EvidenceOverride] = Field(default_factory=list)
+
+    @field_validator("order_id", mode="before")
+    @classmethod
+    def _order_id_text(cls, value: Any) -> Any:
+        # A long order number written without quotes arrives as an int.
+        return str(value) if isinstance(value, int) else value
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _amount_text(cls, value: Any) -> Any:
+        if isinstance(value, float):
+            raise ValueError('write the amount as text, e.g. amount = "399.00", '
+                             "so no cents are lost to floating point")
+        return value
+
+    @field_validator("case_id")
+    @classmethod
+    def _safe_case_id(cls, value: str) -> str:
+        # The id names output files; it must not be able to name a path.
+        if not _SAFE_ID.match(value) or value.strip(".") == "" or ".." in value:
+            raise ValueError("must not contain '/', '\\', '..' or control characters")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as "
+                             f"{DEFAULT_TZ})") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _localise_times(self) -> "Case":
+        # TOML local datetimes carry no zone: they mean the case's zone.
+        tz = self.tz
+        for name in TIME_FIELDS:
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                setattr(self, name, value.replace(tzinfo=tz))
+        for override in self.evidence:
+            if override.captured_at is not None and override.captured_at.tzinfo is None:
+                override.captured_at = override.captured_at.replace(tzinfo=tz)
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def _describe(error: dict) -> str:
+    loc = ".".join(str(part) for part in error["loc"])
+    kind = error["type"]
+    if kind == "missing":
+        return f"{loc}: required field is missing"
+    if kind == "extra_forbidden":
+        return f"{loc}: unknown key (check its spelling; see `evidencepack init`)"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{loc}: {message}"
+
+
+def parse_case(data: dict, *, path: Path | str) -> Case:
+    try:
+        return Case.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = _describe(errors[0])
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise CaseFileError(first + more, path=path) from None
+
+
+def load_case(case_dir: Path) -> Case:
+    if not case_dir.exists():
+        raise CaseFileError("case folder does not exist", path=case_dir)
+    if not case_dir.is_dir():
+        raise CaseFileError("not a folder; give the case folder that holds case.toml",
+                            path=case_dir)
+    path = case_dir / CASE_FILE
+    if not path.is_file():
+        raise CaseFileError("case.toml is missing", path=path,
+                            remedy="create one with `evidencepack init`")
+    return parse_case(load_toml(path, error=CaseFileError), path=path)
+
+
+SKELETON = '''\
+# The facts of one dispute case. Times without a zone are read in `timezone`.
+case_id = "{case_id}"
+platform = "{platform}"                # taobao | tmall | jd | pinduoduo | generic | stripe | paypal
+dispute_type = "{dispute_type}"        # `evidencepack checklists` lists the ids
+order_id = "0000000000000000000"
+ordered_at = {now}    # when the buyer placed the order
+opened_at = {now}     # when the buyer opened the refund / after-sales request
+timezone = "{timezone}"
+amount = "0.00"                         # as text; currency = "CNY" by default
+# shipped_at = ...          # else taken from the tracking (first pickup)
+# delivered_at = ...        # else taken from the tracking (signing)
+# return_delivered_at = ... # when a returned parcel reached you
+# intervention_at = ...     # when the platform intervened (小二介入)
+# evidence_due_at = ...     # the evidence deadline the platform shows; wins over the profile
+# statement = """The seller's factual statement for the arbitrator."""
+
+[buyer]
+nick = ""
+
+[seller]
+shop = ""
+nicks = []            # the shop's agent nicks, e.g. ["店铺名:客服A"]
+
+[item]
+title = ""
+
+[tracking]
+carrier = ""          # e.g. yuantong, zhongtong, shunfeng
+number = ""
+
+# Per-file overrides (optional), one block per file:
+# [[evidence]]
+# path = "preship/IMG_0001.jpg"
+# kind = "preship_photo"
+# captured_at = 2024-03-09T15:02:00+08:00
+# caption = "Item and colour card before packing"
+'''
+
+
+def init_case(case_dir: Path, *, dispute_type: str, platform: str, now: datetime,
+              timezone: str = DEFAULT_TZ) -> Path:
+    """Create the folders and a commented case.toml; never overwrites one."""
+    path = case_dir / CASE_FILE
+    if path.exists():
+        raise CaseFileError("case.toml already exists; not overwriting it", path=path)
+    case_id = case_dir.resolve().name
+    if not _SAFE_ID.match(case_id) or ".." in case_id:
+        case_id = "CASE-0001"
+    for folder in FOLDERS:
+        (case_dir / folder).mkdir(parents=True, exist_ok=True)
+    stamp = now.replace(microsecond=0).isoformat()
+    path.write_text(SKELETON.format(case_id=case_id, platform=platform,
+                                    dispute_type=dispute_type, now=stamp,
+                                    timezone=timezone), encoding="utf-8")
+    return path

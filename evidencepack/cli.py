@@ -1,0 +1,248 @@
+"""The command line: parses options, calls the library, prints results.
+
+Errors from the library are mapped to one stderr line and an exit code here,
+in one place (``EvidencePackGroup.invoke``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+
+from evidencepack import __version__
+from evidencepack.errors import EvidencePackError, ExitCode
+
+DEFAULT_TZ = "Asia/Shanghai"
+
+
+class EvidencePackGroup(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except EvidencePackError as exc:
+            click.echo(f"evidencepack: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("evidencepack: interrupted; no partial file was left behind", err=True)
+            ctx.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - never show an agent a traceback
+            if os.environ.get("EVIDENCEPACK_DEBUG"):
+                raise
+            message = str(exc).splitlines()[0] if str(exc) else ""
+            click.echo(f"evidencepack: internal error: {type(exc).__name__}: {message} "
+                       "(set EVIDENCEPACK_DEBUG=1 for details and report it)", err=True)
+            ctx.exit(ExitCode.FAILED)
+
+
+def _parse_time(value: str | None, param: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO time such as "
+                                 "2024-03-12T10:15:00+08:00", param_hint=param) from None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=ZoneInfo(os.environ.get("EVIDENCEPACK_TZ", DEFAULT_TZ)))
+    return at
+
+
+def _options(lang, now, redact, checklists):
+    from evidencepack.pipeline import Options
+
+    return Options(lang=lang, now=_parse_time(now, "--now"), redact=redact,
+                   checklist_dirs=list(checklists or []))
+
+
+lang_option = click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
+                           help="Language of labels (default: the platform's, zh for "
+                                "Chinese platforms).")
+now_option = click.option("--now", metavar="TIME", default=None,
+                          help="Fix the clock for deadlines, e.g. 2024-03-13T09:00:00+08:00.")
+redact_option = click.option("--redact", is_flag=True,
+                             help="Mask phone numbers, ID numbers and addresses in chat and "
+                                  "tracking text.")
+checklists_option = click.option("--checklists", "checklists", multiple=True,
+                                 type=click.Path(path_type=Path, file_okay=False),
+                                 help="A folder of your own checklist files, layered over the "
+                                      "built-ins (repeatable).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+case_arg = click.argument("case_dir", type=click.Path(path_type=Path))
+
+
+@click.group(cls=EvidencePackGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="evidencepack")
+def cli() -> None:
+    """Build checklist-checked, timestamped PDF evidence packs for after-sales disputes.
+
+    \b
+    A case is a folder: case.toml plus chat/, listing/, preship/, tracking/,
+    returns/, reports/ and other/. Typical use:
+      evidencepack init CASE_DIR --type not_as_described
+      evidencepack check CASE_DIR        # what is missing, how long is left
+      evidencepack build CASE_DIR -o pack.pdf
+    Exit codes: 0 ok, 1 incomplete / mismatch, 2 bad input, 3 failed.
+    """
+
+
+@cli.command()
+@case_arg
+@click.option("--type", "dispute_type", required=True,
+              help="Dispute type id (see `evidencepack checklists`).")
+@click.option("--platform", default="taobao", show_default=True,
+              help="Platform profile: taobao, tmall, jd, pinduoduo, generic, stripe, paypal.")
+@click.option("--timezone", default=DEFAULT_TZ, show_default=True, help="The case's time zone.")
+def init(case_dir: Path, dispute_type: str, platform: str, timezone: str) -> None:
+    """Create a case folder with its sub-folders and a commented case.toml."""
+    from evidencepack.case import init_case
+    from evidencepack.checklist import load_checklists
+    from evidencepack.errors import InputError
+    from evidencepack.profiles import load_profiles
+
+    if dispute_type not in load_checklists():
+        raise InputError(f"unknown dispute type {dispute_type!r}",
+                         remedy="see `evidencepack checklists`")
+    if platform not in load_profiles():
+        raise InputError(f"unknown platform {platform!r}",
+                         remedy="one of: " + ", ".join(sorted(load_profiles())))
+    path = init_case(case_dir, dispute_type=dispute_type, platform=platform,
+                     now=datetime.now(ZoneInfo(timezone)).replace(second=0), timezone=timezone)
+    click.echo(f"created {path}; fill it in and add evidence files to the folders beside it")
+
+
+@cli.command()
+@case_arg
+@lang_option
+@now_option
+@redact_option
+@checklists_option
+@json_option
+def check(case_dir: Path, lang, now, redact, checklists, as_json) -> None:
+    """Check a case against its dispute type's checklist.
+
+    Shows what is present (✓), missing (✗) and weak (⚠, with the reason), the
+    completeness score, the deadlines with time left, and the next action.
+    Exit 0 when every required item is met, 1 when not, 2 on bad input.
+    """
+    from evidencepack.pipeline import analyse, check_json
+    from evidencepack import terminal
+
+    analysis = analyse(case_dir, _options(lang, now, redact, checklists))
+    if as_json:
+        click.echo(json.dumps(check_json(analysis), ensure_ascii=False, indent=2))
+    else:
+        terminal.print_check(analysis)
+    sys.exit(ExitCode.OK if analysis.report.complete else ExitCode.INCOMPLETE)
+
+
+def _size(value: str | None) -> int | None:
+    if value is None:
+        return None
+    text = value.strip().upper().replace("IB", "B")
+    for suffix, factor in (("KB", 1024), ("MB", 1024 ** 2), ("GB", 1024 ** 3), ("B", 1)):
+        if text.endswith(suffix):
+            text, mult = text[: -len(suffix)], factor
+            break
+    else:
+        mult = 1
+    try:
+        return int(float(text) * mult)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a size such as 4.5MB or 500KB",
+                                 param_hint="--max-size") from None
+
+
+@cli.command()
+@case_arg
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Where to write the PDF (default: ./CASE_ID.pdf). Never inside the case.")
+@lang_option
+@now_option
+@redact_option
+@checklists_option
+@click.option("--generated-at", metavar="TIME", default=None,
+              help="Fix the pack's timestamp: same inputs and time give the same PDF.")
+@click.option("--templates", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="A folder whose pack.html.j2 / pack.css / labels.toml override the built-ins.")
+@click.option("--max-size", metavar="SIZE", default=None,
+              help="Shrink images step by step until the PDF fits, e.g. 4.5MB "
+                   "(default: the platform profile's limit, if any).")
+@click.option("--attach-originals", is_flag=True,
+              help="Embed the original evidence files in the PDF as attachments.")
+@json_option
+def build(case_dir: Path, output, lang, now, redact, checklists, generated_at, templates,
+          max_size, attach_originals, as_json) -> None:
+    """Render the case's evidence pack (PDF) and its manifest (JSON) beside it."""
+    from evidencepack.errors import InputError
+    from evidencepack.evidence import inside
+    from evidencepack.pipeline import analyse
+    from evidencepack.render import RenderOptions, build_pack
+
+    analysis = analyse(case_dir, _options(lang, now, redact, checklists))
+    output = output or Path(f"{analysis.case.case_id}.pdf")
+    if inside(case_dir, output):
+        raise InputError("the output would be written inside the case folder, which holds "
+                         "the evidence and is never written to", path=output,
+                         remedy="choose -o outside the case folder")
+    stamp = _parse_time(generated_at, "--generated-at") or analysis.now
+    upload = analysis.profile.upload
+    limit = _size(max_size) if max_size else (upload.pdf_max_bytes if upload.accepts_pdf else None)
+    result = build_pack(analysis, RenderOptions(
+        output=output, generated_at=stamp, templates=templates, max_size=limit,
+        max_pages=upload.pdf_max_pages if upload.accepts_pdf else None,
+        attach_originals=attach_originals), redact=redact)
+    if as_json:
+        click.echo(json.dumps({**result.model_dump(mode="json"),
+                               "complete": analysis.report.complete,
+                               "score": analysis.report.score,
+                               "warnings": [str(w) for w in analysis.warnings]},
+                              ensure_ascii=False, indent=2))
+        return
+    from evidencepack import terminal
+
+    terminal.print_build(analysis, result)
+
+
+@cli.command("checklists")
+@click.argument("dispute_type", required=False)
+@lang_option
+@checklists_option
+@json_option
+def checklists_cmd(dispute_type, lang, checklists, as_json) -> None:
+    """List the dispute types, or show one type's checklist items."""
+    from evidencepack.checklist import load_checklists
+    from evidencepack.errors import InputError
+    from evidencepack import terminal
+
+    lists = load_checklists(list(checklists))
+    if dispute_type is None:
+        if as_json:
+            click.echo(json.dumps([{"id": c.id, "name_zh": c.name_zh, "name_en": c.name_en,
+                                    "items": len(c.items)} for c in lists.values()],
+                                  ensure_ascii=False, indent=2))
+        else:
+            terminal.print_checklists(lists)
+        return
+    if dispute_type not in lists:
+        raise InputError(f"unknown dispute type {dispute_type!r}",
+                         remedy="run `evidencepack checklists` for the list")
+    if as_json:
+        click.echo(lists[dispute_type].model_dump_json(indent=2))
+    else:
+        terminal.print_checklist(lists[dispute_type], lang or "zh")
+
+
+def main() -> None:
+    cli(prog_name="evidencepack")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

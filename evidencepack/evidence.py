@@ -1,0 +1,219 @@
+"""Gathering a case's evidence files: kind, SHA-256, capture time and its source.
+
+The case folder is read-only to us: files are opened for reading only, and a
+symlink that leaves the folder is reported, never followed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import os
+import re
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+from zoneinfo import ZoneInfo
+
+from evidencepack.case import CASE_FILE, FOLDERS, Case
+from evidencepack.errors import InputError, UnsafePathError
+from evidencepack.images import IMAGE_SUFFIXES, probe
+from evidencepack.models import EvidenceItem, EvidenceKind, TimeSource, Warning_
+
+TEXT_SUFFIXES = {".txt", ".log", ".csv", ".json", ".jsonl"}
+VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi", ".3gp", ".mkv"}
+_IGNORED_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
+
+# Exhibit label prefixes, in the order exhibits appear in the pack.
+LABEL_PREFIX = {
+    EvidenceKind.listing_screenshot: "L",
+    EvidenceKind.preship_photo: "P",
+    EvidenceKind.preship_video: "V",
+    EvidenceKind.chat_log: "C",
+    EvidenceKind.chat_screenshot: "C",
+    EvidenceKind.tracking_export: "T",
+    EvidenceKind.tracking_screenshot: "T",
+    EvidenceKind.return_photo: "R",
+    EvidenceKind.document: "D",
+    EvidenceKind.other: "O",
+}
+KIND_ORDER = list(LABEL_PREFIX)
+
+
+def kind_for(folder: str, suffix: str) -> EvidenceKind:
+    suffix = suffix.lower()
+    image = suffix in IMAGE_SUFFIXES
+    if folder == "chat":
+        return EvidenceKind.chat_screenshot if image else EvidenceKind.chat_log
+    if folder == "tracking":
+        return EvidenceKind.tracking_screenshot if image else EvidenceKind.tracking_export
+    if folder == "listing":
+        return EvidenceKind.listing_screenshot
+    if folder == "preship":
+        return EvidenceKind.preship_video if suffix in VIDEO_SUFFIXES else EvidenceKind.preship_photo
+    if folder == "returns":
+        return EvidenceKind.return_photo
+    if folder == "reports":
+        return EvidenceKind.document
+    return EvidenceKind.other
+
+
+# Phone and chat-app file names that carry the capture time.
+_NAME_PATTERNS = [
+    # IMG_20240309_150200.jpg, VID_20240309_150200.mp4, PXL_20240309_150200123.jpg
+    re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})[_-](\d{2})(\d{2})(\d{2})"),
+    # Screenshot_2024-03-09-15-02-00.png, Screenshot 2024-03-09 at 15.02.00.png
+    re.compile(r"(20\d{2})-(\d{2})-(\d{2})[-_ T]+(?:at )?(\d{2})[-.:](\d{2})[-.:](\d{2})"),
+    # 微信图片_20240309150200.jpg
+    re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?!\d)"),
+]
+_EPOCH_MS = re.compile(r"(?:mmexport|wx_camera_|IMG_|Screenshot_)?(?<!\d)(1[0-9]{12})(?!\d)")
+
+
+def time_from_name(name: str, tz: ZoneInfo) -> datetime | None:
+    for pattern in _NAME_PATTERNS:
+        match = pattern.search(name)
+        if match:
+            try:
+                return datetime(*map(int, match.groups()), tzinfo=tz)
+            except ValueError:
+                continue
+    match = _EPOCH_MS.search(name)
+    if match:
+        # mmexport1709967720000.jpg: WeChat's export names carry epoch milliseconds.
+        return datetime.fromtimestamp(int(match.group(1)) / 1000, tz=timezone.utc).astimezone(tz)
+    return None
+
+
+def display_path(rel: PurePosixPath) -> str:
+    """A printable form of a path: undecodable bytes and control characters escaped."""
+    raw = os.fsencode(str(rel))
+    text = raw.decode("utf-8", errors="backslashreplace")
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode()
+                   for ch in text)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def inside(root: Path, candidate: Path) -> bool:
+    try:
+        candidate.resolve().relative_to(root.resolve())
+        return True
+    except (ValueError, OSError):
+        return False
+
+
+def _walk(case_dir: Path, warnings: list[Warning_]) -> list[tuple[PurePosixPath, Path]]:
+    found: list[tuple[PurePosixPath, Path]] = []
+    root = case_dir.resolve()
+    for entry in sorted(case_dir.iterdir(), key=lambda p: os.fsencode(p.name)):
+        if entry.name == CASE_FILE or entry.name.startswith(".") or entry.name in _IGNORED_NAMES:
+            continue
+        if entry.is_file():
+            warnings.append(Warning_(path=display_path(PurePosixPath(entry.name)),
+                                     message="file at the top of the case folder is not "
+                                             "evidence; put it in one of: " + ", ".join(FOLDERS)))
+            continue
+        if entry.is_symlink() and not inside(root, entry):
+            warnings.append(Warning_(path=display_path(PurePosixPath(entry.name)),
+                                     message="symlink points outside the case folder; "
+                                             "not included"))
+            continue
+        if entry.name not in FOLDERS:
+            warnings.append(Warning_(path=display_path(PurePosixPath(entry.name)),
+                                     message="unknown folder; its files count as 'other'"))
+        for dirpath, dirnames, filenames in os.walk(entry, followlinks=False):
+            dirnames.sort(key=os.fsencode)
+            for name in sorted(filenames, key=os.fsencode):
+                if name.startswith(".") or name in _IGNORED_NAMES:
+                    continue
+                path = Path(dirpath) / name
+                rel = PurePosixPath(path.relative_to(case_dir).as_posix())
+                if path.is_symlink() and not inside(root, path):
+                    warnings.append(Warning_(path=display_path(rel),
+                                             message="symlink points outside the case folder; "
+                                                     "not included"))
+                    continue
+                if not path.is_file():
+                    continue
+                found.append((rel, path))
+    return found
+
+
+def _resolve_override(case_dir: Path, raw: str) -> PurePosixPath:
+    rel = PurePosixPath(raw.replace("\\", "/"))
+    if rel.is_absolute() or ".." in rel.parts or not inside(case_dir, case_dir / rel):
+        raise UnsafePathError("per-file override points outside the case folder",
+                              path=case_dir / CASE_FILE, field=f"evidence.path {raw!r}")
+    return rel
+
+
+def gather(case_dir: Path, case: Case) -> tuple[list[EvidenceItem], list[Warning_]]:
+    """Every evidence file of the case, hashed and timed, in pack order and labelled."""
+    warnings: list[Warning_] = []
+    tz = case.tz
+    overrides = {}
+    for override in case.evidence:
+        rel = _resolve_override(case_dir, override.path)
+        if not (case_dir / rel).is_file():
+            raise InputError(f"per-file override names {override.path!r}, which does not exist",
+                             path=case_dir / CASE_FILE, field="evidence.path",
+                             remedy="fix the path or remove the [[evidence]] block")
+        overrides[rel] = override
+
+    items: list[EvidenceItem] = []
+    for rel, path in _walk(case_dir, warnings):
+        override = overrides.get(rel)
+        kind = (override.kind if override and override.kind
+                else kind_for(rel.parts[0] if len(rel.parts) > 1 else "other", rel.suffix))
+        try:
+            stat = path.stat()
+            digest = sha256_file(path)
+        except OSError as exc:
+            raise InputError(f"cannot read evidence file ({exc.strerror})",
+                             path=display_path(rel)) from exc
+        media_type = mimetypes.guess_type(rel.name)[0] or "application/octet-stream"
+        item = EvidenceItem(path=display_path(rel), kind=kind, size=stat.st_size,
+                            sha256=digest, media_type=media_type,
+                            caption=override.caption if override else None)
+        exif_time = None
+        if rel.suffix.lower() in IMAGE_SUFFIXES:
+            probed = probe(path, tz)
+            item.image = probed.info
+            item.problems.extend(probed.problems)
+            exif_time = probed.exif_time
+        if stat.st_size == 0:
+            item.problems.append("file is empty (0 bytes)")
+        _set_time(item, override.captured_at if override else None, exif_time,
+                  rel.name, stat.st_mtime, tz)
+        items.append(item)
+    items.sort(key=lambda i: (KIND_ORDER.index(i.kind), i.captured_at is None,
+                              i.captured_at or datetime.max.replace(tzinfo=timezone.utc),
+                              i.path))
+    _label(items)
+    return items, warnings
+
+
+def _set_time(item: EvidenceItem, override: datetime | None, exif: datetime | None,
+              name: str, mtime: float, tz: ZoneInfo) -> None:
+    from_name = time_from_name(name, tz)
+    for value, source in ((override, TimeSource.override), (exif, TimeSource.exif),
+                          (from_name, TimeSource.filename)):
+        if value is not None:
+            item.captured_at, item.time_source = value, source
+            return
+    item.captured_at = datetime.fromtimestamp(mtime, tz=timezone.utc).astimezone(tz)
+    item.time_source = TimeSource.mtime
+
+
+def _label(items: list[EvidenceItem]) -> None:
+    counters: dict[str, int] = {}
+    for item in items:
+        prefix = LABEL_PREFIX[item.kind]
+        counters[prefix] = counters.get(prefix, 0) + 1
+        item.label = f"{prefix}{counters[prefix]}"

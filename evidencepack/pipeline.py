@@ -1,0 +1,226 @@
+"""The job as it reads: load case -> gather evidence -> parse -> check.
+
+``analyse`` is what `check`, `build`, `queue`, `audit` and `batch` share; it
+returns one pydantic model holding every fact the pack or a report shows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from evidencepack import chat as chat_mod
+from evidencepack import tracking as tracking_mod
+from evidencepack.case import TIME_FIELDS, Case, load_case
+from evidencepack.checklist import CheckContext, CheckReport, evaluate, load_checklists
+from evidencepack.deadlines import Deadline, compute
+from evidencepack.errors import CaseFileError, InputError
+from evidencepack.evidence import gather
+from evidencepack.models import (ChatLog, EvidenceItem, EvidenceKind, TrackingFacts,
+                                 TrackingTimeline, Warning_)
+from evidencepack.profiles import Profile, load_profiles
+
+# A case time and the tracking's may differ by rounding; beyond this, we say so.
+_DISAGREE = timedelta(hours=1)
+
+
+class Options(BaseModel):
+    lang: str | None = None  # None: the platform profile's language
+    now: AwareDatetime | None = None
+    redact: bool = False
+    checklist_dirs: list[Path] = Field(default_factory=list)
+
+
+class Fact(BaseModel):
+    value: Any
+    source: str  # where the fact came from: case.toml, tracking (file), chat, ...
+
+
+class Analysis(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    case_dir: Path
+    case: Case
+    profile: Profile
+    lang: str
+    now: AwareDatetime
+    evidence: list[EvidenceItem]
+    chat: ChatLog
+    tracking: TrackingTimeline
+    tracking_facts: TrackingFacts
+    chat_counts: dict[str, int]
+    times: dict[str, Fact]  # the case's event times, each with its source
+    report: CheckReport
+    deadlines: list[Deadline]
+    warnings: list[Warning_]
+
+    def facts(self) -> dict[str, Any]:
+        """The derived facts scripts read (`check --json` -> facts)."""
+        f = self.tracking_facts
+        out: dict[str, Any] = {
+            "shipped_at": _iso(self.times.get("shipped_at")),
+            "shipped_at_source": _src(self.times.get("shipped_at")),
+            "delivered_at": _iso(self.times.get("delivered_at")),
+            "delivered_at_source": _src(self.times.get("delivered_at")),
+            "signer_kind": f.signer_kind,
+            "third_party_signed": f.third_party_signed,
+            "longest_gap_hours": f.longest_gap_hours,
+            "gaps_over_72h": [g.model_dump(mode="json") for g in f.gaps_over_72h],
+            "over_7_days_without_update": f.over_7_days_without_update,
+            "returned": f.returned,
+            "refused": f.refused,
+            "transit_days": f.transit_days,
+            "tracking_events": len(self.tracking.events),
+        }
+        out.update(self.chat_counts)
+        return out
+
+    def next_action(self) -> str:
+        zh = self.lang == "zh"
+        missing = self.report.missing
+        if missing:
+            return ("补充：" if zh else "Add: ") + missing[0].title
+        weak = [i for i in self.report.items if i.status == "weak" and i.level != "recommended"]
+        if weak:
+            return ("改进：" if zh else "Improve: ") + weak[0].title
+        return "生成证据包：evidencepack build" if zh else "Build the pack: evidencepack build"
+
+
+def _iso(fact: Fact | None) -> str | None:
+    return fact.value.isoformat() if fact and fact.value else None
+
+
+def _src(fact: Fact | None) -> str | None:
+    return fact.source if fact and fact.value else None
+
+
+def _parse_chat(case_dir: Path, case: Case, items: list[EvidenceItem]) -> ChatLog:
+    log = ChatLog()
+    for item in items:
+        if item.kind != EvidenceKind.chat_log or item.size == 0:
+            continue
+        parsed = chat_mod.parse_chat_file(
+            case_dir / item.path, item.path, tz=case.tz, seller_nicks=case.seller.nicks,
+            shop=case.seller.shop, buyer_nick=case.buyer.nick,
+            header_pattern=case.chat.header_pattern)
+        log.messages.extend(parsed.messages)
+        log.warnings.extend(parsed.warnings)
+    log.messages.sort(key=lambda m: m.at)
+    return log
+
+
+def _parse_tracking(case_dir: Path, case: Case, items: list[EvidenceItem]) -> TrackingTimeline:
+    timelines = [
+        tracking_mod.parse_tracking_file(case_dir / item.path, item.path, tz=case.tz,
+                                         carrier=case.tracking.carrier or None,
+                                         number=case.tracking.number or None)
+        for item in items if item.kind == EvidenceKind.tracking_export and item.size > 0]
+    if not timelines:
+        return TrackingTimeline(carrier=case.tracking.carrier or None,
+                                number=case.tracking.number or None)
+    return tracking_mod.merge_timelines(timelines)
+
+
+def _event_times(case: Case, facts: TrackingFacts, tracking: TrackingTimeline,
+                 warnings: list[Warning_]) -> dict[str, Fact]:
+    tracking_src = "tracking (" + ", ".join(sorted({e.source for e in tracking.events})) + ")"
+    times: dict[str, Fact] = {}
+    for name in TIME_FIELDS:
+        value = getattr(case, name)
+        if value is not None:
+            times[name] = Fact(value=value, source="case.toml")
+    for name, derived in (("shipped_at", facts.shipped_at), ("delivered_at", facts.delivered_at)):
+        if derived is None:
+            continue
+        explicit = times.get(name)
+        if explicit is None:
+            times[name] = Fact(value=derived, source=tracking_src)
+        elif abs(explicit.value - derived) > _DISAGREE:
+            warnings.append(Warning_(
+                path="case.toml",
+                message=f"{name} {explicit.value:%Y-%m-%d %H:%M} differs from the tracking's "
+                        f"{derived:%Y-%m-%d %H:%M}; the pack uses case.toml"))
+    return times
+
+
+def analyse(case_dir: Path, options: Options | None = None, *,
+            checklists: dict | None = None, profiles: dict[str, Profile] | None = None) -> Analysis:
+    options = options or Options()
+    case = load_case(case_dir)
+    case_file = case_dir / "case.toml"
+    profiles = profiles if profiles is not None else load_profiles()
+    if case.platform not in profiles:
+        raise CaseFileError(f"unknown platform {case.platform!r} (one of: "
+                            f"{', '.join(sorted(profiles))})", path=case_file, field="platform")
+    profile = profiles[case.platform].with_overrides(case.profile, source=case_file)
+    dirs = list(options.checklist_dirs)
+    if case.checklists:
+        dirs.append((case_dir / case.checklists))
+    if checklists is None or dirs:
+        checklists = load_checklists(dirs)
+    if case.dispute_type not in checklists:
+        raise CaseFileError(f"unknown dispute type {case.dispute_type!r} (see "
+                            "`evidencepack checklists`)", path=case_file, field="dispute_type")
+    lang = options.lang or profile.lang
+    now = (options.now or datetime.now(case.tz)).astimezone(case.tz)
+
+    evidence, warnings = gather(case_dir, case)
+    chat = _parse_chat(case_dir, case, evidence)
+    tracking = _parse_tracking(case_dir, case, evidence)
+    if options.redact:
+        redactor = chat_mod.Redactor()
+        for message in chat.messages:
+            message.text = redactor.redact(message.text)
+        for event in tracking.events:
+            event.text = redactor.redact(event.text)
+    facts = tracking_mod.derive_facts(tracking, now=now)
+    warnings = [*warnings, *chat.warnings, *tracking.warnings]
+    for item in evidence:
+        warnings.extend(Warning_(path=item.path, message=p) for p in item.problems)
+    times = _event_times(case, facts, tracking, warnings)
+    ctx = CheckContext(
+        events={name: fact.value for name, fact in times.items()},
+        fields={"item_title": case.item.title, "statement": case.statement,
+                "buyer_nick": case.buyer.nick, "tracking_number": case.tracking.number},
+        evidence=evidence, messages=chat.messages, tracking=tracking, facts=facts)
+    report = evaluate(checklists[case.dispute_type], ctx, lang)
+    return Analysis(case_dir=case_dir, case=case, profile=profile, lang=lang, now=now,
+                    evidence=evidence, chat=chat, tracking=tracking, tracking_facts=facts,
+                    chat_counts=chat_mod.chat_facts(chat.messages), times=times,
+                    report=report, deadlines=compute(case, profile, now, lang),
+                    warnings=warnings)
+
+
+def check_json(analysis: Analysis) -> dict[str, Any]:
+    """The documented, stable `check --json` schema."""
+    r = analysis.report
+    return {
+        "schema": "evidencepack.check/1",
+        "case_id": analysis.case.case_id,
+        "case_dir": str(analysis.case_dir),
+        "platform": analysis.case.platform,
+        "dispute_type": r.dispute_type,
+        "dispute_type_name": r.name,
+        "complete": r.complete,
+        "score": r.score,
+        "items": [{"id": i.id, "title": i.title, "level": i.level, "group": i.group,
+                   "status": i.status, "group_met": i.group_met, "reasons": i.reasons,
+                   "evidence": i.evidence} for i in r.items],
+        "deadlines": [{"name": d.name, "at": d.at.isoformat() if d.at else None,
+                       "status": d.status, "hours_left": d.hours_left, "source": d.source,
+                       "assumed": d.assumed} for d in analysis.deadlines],
+        "facts": analysis.facts(),
+        "next_action": analysis.next_action(),
+        "warnings": [str(w) for w in analysis.warnings],
+        "evidence": [{"label": e.label, "path": e.path, "kind": e.kind.value,
+                      "sha256": e.sha256, "captured_at": e.captured_at.isoformat()
+                      if e.captured_at else None, "time_source": e.time_source.value,
+                      "problems": e.problems} for e in analysis.evidence],
+        "now": analysis.now.isoformat(),
+    }
+
+
+__all__ = ["Analysis", "Options", "analyse", "check_json", "InputError"]

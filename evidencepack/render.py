@@ -1,0 +1,531 @@
+"""Rendering an analysed case into the PDF bundle (Jinja2 + WeasyPrint).
+
+The renderer fetches nothing but this case's prepared files: every other URL
+(file://, http://, data:) is refused by ``CaseFetcher``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import tempfile
+import tomllib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+from pydantic import AwareDatetime, BaseModel
+
+from evidencepack import __version__
+from evidencepack.errors import RenderError, SizeLimitError
+from evidencepack.evidence import KIND_ORDER
+from evidencepack.images import Recipe, default_cache_dir, prepare
+from evidencepack.models import EvidenceItem, EvidenceKind, TrackingStatus
+from evidencepack.pipeline import Analysis
+from evidencepack import tracking as tracking_mod
+
+BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+FETCH_PREFIX = "evidencepack:/prepared/"
+
+# Kinds whose images are screenshots: their text must stay sharp, so they are
+# kept lossless and reduced last.
+SCREENSHOT_KINDS = {EvidenceKind.listing_screenshot, EvidenceKind.chat_screenshot,
+                    EvidenceKind.tracking_screenshot}
+
+# Step by step, what --max-size may trade away: photos first, screenshots last.
+SIZE_LADDER = [
+    Recipe(max_px=2000, quality=80, screenshot_max_px=2200),
+    Recipe(max_px=2000, quality=60, screenshot_max_px=2200),
+    Recipe(max_px=1600, quality=50, screenshot_max_px=2200),
+    Recipe(max_px=1200, quality=40, screenshot_max_px=1800),
+    Recipe(max_px=1000, quality=35, screenshot_max_px=1400),
+]
+
+
+class RenderOptions(BaseModel):
+    output: Path
+    generated_at: AwareDatetime
+    templates: Path | None = None  # a user's folder overriding the built-in files
+    max_size: int | None = None  # bytes
+    max_pages: int | None = None
+    attach_originals: bool = False
+    cache_dir: Path | None = None
+    jobs: int | None = None
+
+
+class PackResult(BaseModel):
+    pdf: Path
+    manifest: Path
+    pages: int
+    size: int
+    sha256: str
+    input_digest: str
+    recipe_step: int
+    blocked_urls: list[str]
+
+
+class CaseFetcher:
+    """Serves only the prepared files of this case; refuses and records all else."""
+
+    def __init__(self, files: dict[str, Path]):
+        from weasyprint.urls import URLFetcher
+
+        self.files = files
+        self.blocked: list[str] = []
+        fetcher = self
+
+        class _Fetcher(URLFetcher):
+            def fetch(self, url, headers=None):
+                return fetcher.fetch(url)
+
+        self.weasy = _Fetcher(allowed_protocols=["evidencepack"])
+
+    def fetch(self, url: str):
+        from weasyprint.urls import URLFetcherResponse
+
+        path = self.files.get(url)
+        if path is None:
+            self.blocked.append(url)
+            raise ValueError(f"evidencepack fetches only the case's prepared files, not {url}")
+        mime = "image/png" if path.suffix == ".png" else \
+            "image/jpeg" if path.suffix == ".jpg" else "application/octet-stream"
+        return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": mime})
+
+
+# --- inputs digest and manifest --------------------------------------------------
+
+def manifest_inputs(analysis: Analysis) -> list[dict]:
+    case_toml = analysis.case_dir / "case.toml"
+    rows = [{"path": "case.toml", "kind": "case", "size": case_toml.stat().st_size,
+             "sha256": hashlib.sha256(case_toml.read_bytes()).hexdigest(),
+             "captured_at": None, "time_source": None, "label": None}]
+    for e in analysis.evidence:
+        rows.append({"path": e.path, "kind": e.kind.value, "size": e.size, "sha256": e.sha256,
+                     "captured_at": e.captured_at.isoformat() if e.captured_at else None,
+                     "time_source": e.time_source.value, "label": e.label})
+    return rows
+
+
+def input_digest(inputs: list[dict], options_key: str) -> str:
+    """SHA-256 over the manifest's inputs, the options and the tool version."""
+    canonical = json.dumps({"inputs": inputs, "options": options_key, "version": __version__},
+                           sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+# --- view model --------------------------------------------------------------------
+
+def _labels(templates: list[Path], lang: str) -> dict[str, str]:
+    for folder in templates:
+        path = folder / "labels.toml"
+        if path.is_file():
+            return tomllib.loads(path.read_text(encoding="utf-8"))[lang]
+    raise RenderError("labels.toml not found in the template folders")  # pragma: no cover
+
+
+def _css_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def _page_label_css(template: str) -> Markup:
+    # "第 {page} 页 / 共 {pages} 页" -> "第 " counter(page) " 页 / 共 " counter(pages) " 页"
+    parts = []
+    rest = template
+    while rest:
+        i = rest.find("{")
+        if i < 0:
+            parts.append(_css_string(rest))
+            break
+        if i:
+            parts.append(_css_string(rest[:i]))
+        j = rest.index("}", i)
+        name = rest[i + 1:j]
+        parts.append(f"counter({'pages' if name == 'pages' else 'page'})")
+        rest = rest[j + 1:]
+    return Markup(" ".join(parts))
+
+
+def _fmt(at: datetime | None, L: dict) -> str:
+    return at.strftime("%Y-%m-%d %H:%M:%S") if at else L["unknown"]
+
+
+def _human_size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)  # pragma: no cover
+
+
+@dataclass
+class Prepared:
+    urls: dict[str, Path] = field(default_factory=dict)  # fetch URL -> prepared file
+    src: dict[str, str] = field(default_factory=dict)  # evidence path -> fetch URL
+    pdf_pages: dict[str, int] = field(default_factory=dict)  # evidence path -> page count
+    problems: dict[str, str] = field(default_factory=dict)
+
+
+def _prepare_all(analysis: Analysis, recipe: Recipe, cache_dir: Path, jobs: int | None) -> Prepared:
+    from pypdf import PdfReader
+
+    out = Prepared()
+    images = [e for e in analysis.evidence if e.image is not None]
+
+    def one(item: EvidenceItem) -> tuple[EvidenceItem, Path | None, str | None]:
+        try:
+            path = prepare(analysis.case_dir / item.path, item.sha256,
+                           screenshot=item.kind in SCREENSHOT_KINDS, recipe=recipe,
+                           cache_dir=cache_dir)
+            return item, path, None
+        except Exception as exc:  # noqa: BLE001 - a bad image is a note, not a crash
+            return item, None, f"image could not be prepared ({exc})"
+
+    with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 2) as pool:
+        for item, path, problem in pool.map(one, images):
+            if path is None:
+                out.problems[item.path] = problem
+                continue
+            url = FETCH_PREFIX + path.name
+            out.urls[url] = path
+            out.src[item.path] = url
+    for item in analysis.evidence:
+        if item.media_type == "application/pdf":
+            try:
+                out.pdf_pages[item.path] = len(PdfReader(analysis.case_dir / item.path).pages)
+            except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds
+                out.problems[item.path] = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    return out
+
+
+def _exhibit_groups(analysis: Analysis, prepared: Prepared, L: dict) -> list[dict]:
+    role_text = {r: L[f"role_{r}"] for r in ("buyer", "seller", "platform", "system", "unknown")}
+    messages_by_source: dict[str, list] = {}
+    for m in analysis.chat.messages:
+        messages_by_source.setdefault(m.source, []).append(m)
+    events_by_source: dict[str, list] = {}
+    for ev in analysis.tracking.events:
+        events_by_source.setdefault(ev.source, []).append(ev)
+    gap_after = {g.start for g in analysis.tracking_facts.gaps_over_72h}
+
+    groups: dict[str, dict] = {}
+    for item in sorted(analysis.evidence, key=lambda e: KIND_ORDER.index(e.kind)):
+        prefix = item.label.rstrip("0123456789")
+        group = groups.setdefault(prefix, {
+            "anchor": f"group-{prefix}", "title": L["group_" + prefix],
+            "exhibits": []})
+        problems = list(item.problems)
+        if item.path in prepared.problems:
+            problems.append(prepared.problems[item.path])
+        ex = {
+            "label": item.label, "path": item.path, "caption": item.caption,
+            "captured": _fmt(item.captured_at, L), "time_source": item.time_source.value,
+            "dimensions": f"{item.image.width}×{item.image.height}" if item.image else
+                          _human_size(item.size),
+            "short_hash": item.short_hash, "problems": problems,
+            "src": prepared.src.get(item.path),
+            "layout": "screenshot" if item.kind in SCREENSHOT_KINDS else
+                      "photo" if item.image else "data",
+            "chat": None, "events": None, "note": None, "pdf_pages": [],
+        }
+        if item.kind == EvidenceKind.chat_log:
+            ex["chat"] = [{
+                "at": m.at.strftime("%Y-%m-%d %H:%M:%S"), "sender": m.sender,
+                "role": m.role.value, "role_text": role_text.get(m.role.value, m.role.value),
+                "kind": m.kind, "tags": m.tags, "text": m.text,
+                "anchor": f"msg-{item.label}-{m.line}"} for m in messages_by_source.get(item.path, [])]
+        elif item.kind == EvidenceKind.tracking_export:
+            rows = []
+            for ev in events_by_source.get(item.path, []):
+                anomaly = ""
+                cls = ""
+                if ev.status in (TrackingStatus.signed_by_third_party, TrackingStatus.returned,
+                                 TrackingStatus.returning, TrackingStatus.refused,
+                                 TrackingStatus.problem, TrackingStatus.held,
+                                 TrackingStatus.mis_sorted):
+                    anomaly, cls = L["status_" + ev.status.value], "anomaly"
+                if ev.at in gap_after:
+                    anomaly = (anomaly + "；" if anomaly else "") + L["gap"].format(hours=72)
+                    cls = "anomaly"
+                rows.append({"at": ev.at.strftime("%Y-%m-%d %H:%M"), "status":
+                             L["status_" + ev.status.value], "text": ev.text,
+                             "location": ev.location, "anomaly": anomaly, "cls": cls,
+                             "anchor": f"trk-{item.label}-{ev.line}"})
+            ex["events"] = rows
+        elif item.kind == EvidenceKind.preship_video:
+            ex["note"] = L["video_note"]
+        if item.path in prepared.pdf_pages:
+            n = prepared.pdf_pages[item.path]
+            ex["note"] = L["document_pages"].format(n=n)
+            ex["pdf_pages"] = [f"docpage-{item.label}-{i + 1}" for i in range(n)]
+            ex["layout"] = "data"
+        elif item.media_type == "application/pdf" and item.path in prepared.problems:
+            ex["note"] = L["document_unreadable"].format(problem=prepared.problems[item.path])
+        group["exhibits"].append(ex)
+    return list(groups.values())
+
+
+def _timeline(analysis: Analysis, L: dict) -> list[dict]:
+    rows: list[tuple[datetime, int, dict]] = []
+
+    def add(at, text, ref, anchor=None, cls=""):
+        if at is not None:
+            rows.append((at, len(rows), {"at": at.strftime("%Y-%m-%d %H:%M"), "text": text,
+                                         "ref": ref, "anchor": anchor, "cls": cls}))
+
+    case = analysis.case
+    add(case.ordered_at, L["ev_order"], "case.toml", cls="key")
+    add(case.opened_at, L["ev_opened"], "case.toml", cls="key")
+    add(case.intervention_at, L["ev_intervention"], "case.toml", cls="key")
+    add(case.return_delivered_at, L["ev_return"], "case.toml", cls="key")
+    labels = {e.path: e.label for e in analysis.evidence}
+    key_statuses = {TrackingStatus.picked_up, TrackingStatus.signed,
+                    TrackingStatus.signed_by_third_party, TrackingStatus.locker_or_station,
+                    TrackingStatus.returned, TrackingStatus.returning, TrackingStatus.refused,
+                    TrackingStatus.problem, TrackingStatus.held, TrackingStatus.mis_sorted}
+    for ev in analysis.tracking.events:
+        if ev.status in key_statuses:
+            label = labels.get(ev.source, ev.source)
+            add(ev.at, L["status_" + ev.status.value] + L["colon"] + ev.text, label,
+                f"trk-{label}-{ev.line}",
+                "anomaly" if ev.status not in (TrackingStatus.picked_up, TrackingStatus.signed) else "")
+    for gap in analysis.tracking_facts.gaps_over_72h:
+        add(gap.start, L["gap"].format(hours=72) + f" ({gap.hours:.0f} {L['hours']})",
+            labels.get(analysis.tracking.events[0].source, "") if analysis.tracking.events else "",
+            None, "anomaly")
+    for m in analysis.chat.messages:
+        if m.tags:
+            label = labels.get(m.source, m.source)
+            text = m.text if len(m.text) <= 80 else m.text[:79] + "…"
+            add(m.at, f"[{', '.join(m.tags)}] {m.sender}: {text}", label,
+                f"msg-{label}-{m.line}")
+    for e in analysis.evidence:
+        if e.image is not None and e.captured_at and e.kind != EvidenceKind.chat_screenshot:
+            add(e.captured_at, L["ev_captured"].format(label=e.label) + f" [{e.time_source.value}]",
+                e.label, f"ex-{e.label}")
+    for d in analysis.deadlines:
+        add(d.at, d.label, d.source.split(":")[0], None, "deadline")
+    rows.sort(key=lambda r: (r[0], r[1]))
+    return [r[2] for r in rows]
+
+
+def build_context(analysis: Analysis, prepared: Prepared, opts: RenderOptions,
+                  L: dict, digest: str, redacted: bool) -> dict:
+    lang = analysis.lang
+    r = analysis.report
+    counts = {"met": 0, "weak": 0, "missing": 0}
+    for i in r.items:
+        if i.level != "recommended" and not (i.status == "missing" and i.group_met):
+            counts[i.status] += 1
+    groups = _exhibit_groups(analysis, prepared, L)
+    toc = [{"level": 1, "anchor": "statement", "title": L["statement"]},
+           {"level": 1, "anchor": "timeline", "title": L["timeline"]}]
+    for g in groups:
+        toc.append({"level": 1, "anchor": g["anchor"], "title": g["title"]})
+        toc.extend({"level": 2, "anchor": f"ex-{ex['label']}", "title": f"{ex['label']} {ex['path']}"}
+                   for ex in g["exhibits"])
+    toc += [{"level": 1, "anchor": "checklist", "title": L["checklist"]},
+            {"level": 1, "anchor": "manifest", "title": L["manifest"]}]
+    status_text = {s: L[s] for s in ("overdue", "due_24h", "due_72h", "ok", "unknown", "passed")}
+    deadlines = []
+    for d in analysis.deadlines:
+        left = ""
+        if d.hours_left is not None and d.status not in ("overdue", "passed"):
+            left = f" · {L['time_left']} {d.hours_left:.0f} {L['hours']}"
+        deadlines.append({"label": d.label, "at_text": _fmt(d.at, L) if d.at else d.source,
+                          "status": d.status, "status_text": status_text[d.status] + left,
+                          "assumed": d.assumed})
+    cover_times = [{"label": L[name], "at": _fmt(analysis.times[name].value, L),
+                    "source": analysis.times[name].source}
+                   for name in ("ordered_at", "opened_at", "shipped_at", "delivered_at")
+                   if name in analysis.times]
+    score_text = f"{L['completeness']} {r.satisfied_units}/{r.required_units}"
+    return {
+        "L": L, "lang": lang, "case": analysis.case, "version": __version__,
+        "dispute_name": r.name,
+        "dispute_name_zh": r.name_zh, "dispute_name_en": r.name_en,
+        "platform_name": analysis.profile.name(lang),
+        "carrier_name": tracking_mod.carrier_name(analysis.tracking.carrier or
+                                                  analysis.case.tracking.carrier, lang),
+        "report": r, "counts": counts, "score_text": score_text,
+        "marks": {"met": "✓", "weak": "⚠", "missing": "✗"},
+        "deadlines": deadlines, "cover_times": cover_times,
+        "generated_at": opts.generated_at.astimezone(analysis.case.tz).strftime("%Y-%m-%d %H:%M:%S %z"),
+        "generated_at_iso": opts.generated_at.astimezone(analysis.case.tz).isoformat(),
+        "input_digest": digest, "redacted": redacted,
+        "toc": toc, "groups": groups, "timeline": _timeline(analysis, L),
+        "warnings": [str(w) for w in analysis.warnings],
+        "manifest_rows": [{"label": e.label, "path": e.path, "kind": e.kind.value,
+                           "size": _human_size(e.size), "sha256": e.sha256,
+                           "captured": _fmt(e.captured_at, L),
+                           "time_source": e.time_source.value} for e in analysis.evidence],
+        "page_label_css": _page_label_css(L["page"]),
+    }
+
+
+# --- rendering -----------------------------------------------------------------------
+
+def _environment(template_dirs: list[Path]) -> Environment:
+    return Environment(loader=FileSystemLoader([str(d) for d in template_dirs]),
+                       autoescape=select_autoescape(["html", "j2", "html.j2"],
+                                                    default_for_string=True, default=True),
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def _template_dirs(opts: RenderOptions) -> list[Path]:
+    dirs = [BUILTIN_TEMPLATES]
+    if opts.templates:
+        if not opts.templates.is_dir():
+            raise RenderError("template folder does not exist", path=opts.templates)
+        dirs.insert(0, opts.templates)
+    return dirs
+
+
+def _css_text(dirs: list[Path]) -> str:
+    for folder in dirs:
+        if (folder / "pack.css").is_file():
+            return (folder / "pack.css").read_text(encoding="utf-8")
+    raise RenderError("pack.css not found in the template folders")  # pragma: no cover
+
+
+def _append_documents(pdf_bytes: bytes, analysis: Analysis, anchors: dict[str, int],
+                      prepared: Prepared) -> bytes:
+    """Lay each appended PDF's pages onto the placeholder pages reserved for them.
+
+    The placeholders already carry the pack's header and footer and are counted
+    in "page X of Y" and the contents, so the stamped result needs no renumbering.
+    """
+    from pypdf import PdfReader, PdfWriter, Transformation
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf_bytes)))
+    for item in analysis.evidence:
+        n = prepared.pdf_pages.get(item.path)
+        if not n:
+            continue
+        source = PdfReader(analysis.case_dir / item.path)
+        for i in range(n):
+            page_index = anchors.get(f"docpage-{item.label}-{i + 1}")
+            if page_index is None:  # pragma: no cover - the template lost a placeholder
+                continue
+            target = writer.pages[page_index]
+            page = source.pages[i]
+            # The area inside the pack's margins (A4, 20/16/18/16 mm) in points.
+            box_w = float(target.mediabox.width) - 2 * 16 * 72 / 25.4
+            box_h = float(target.mediabox.height) - (20 + 18) * 72 / 25.4
+            w, h = float(page.mediabox.width), float(page.mediabox.height)
+            scale = min(box_w / w, box_h / h)
+            dx = 16 * 72 / 25.4 + (box_w - w * scale) / 2
+            dy = 18 * 72 / 25.4 + (box_h - h * scale) / 2
+            target.merge_transformed_page(
+                page, Transformation().translate(-float(page.mediabox.left),
+                                                 -float(page.mediabox.bottom))
+                .scale(scale).translate(dx, dy))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def options_key(opts: RenderOptions, analysis: Analysis, redact: bool) -> str:
+    """The options that change a pack's content (for the resumable batch's digest)."""
+    return json.dumps({"lang": analysis.lang, "redact": redact,
+                       "generated_at": opts.generated_at.isoformat(),
+                       "max_size": opts.max_size, "attach": opts.attach_originals,
+                       "templates": str(opts.templates) if opts.templates else None},
+                      sort_keys=True)
+
+
+def render_pdf(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
+               recipe_step: int = 0) -> tuple[bytes, int, CaseFetcher, dict]:
+    """One rendering at one step of the size ladder: (pdf bytes, pages, fetcher, manifest)."""
+    from weasyprint import CSS, HTML, Attachment
+
+    dirs = _template_dirs(opts)
+    L = _labels(dirs, analysis.lang)
+    cache_dir = opts.cache_dir or default_cache_dir()
+    prepared = _prepare_all(analysis, SIZE_LADDER[recipe_step], cache_dir, opts.jobs)
+    inputs = manifest_inputs(analysis)
+    digest = input_digest(inputs, options_key(opts, analysis, redact))
+    manifest = {
+        "schema": "evidencepack.manifest/1", "tool": f"evidencepack {__version__}",
+        "case_id": analysis.case.case_id, "dispute_type": analysis.case.dispute_type,
+        "platform": analysis.case.platform, "lang": analysis.lang, "redacted": redact,
+        "generated_at": opts.generated_at.astimezone(analysis.case.tz).isoformat(),
+        "timezone": analysis.case.timezone, "input_digest": digest, "inputs": inputs,
+        "checklist": {"complete": analysis.report.complete, "score": analysis.report.score},
+    }
+    context = build_context(analysis, prepared, opts, L, digest, redact)
+    html = _environment(dirs).get_template("pack.html.j2").render(**context)
+    fetcher = CaseFetcher(prepared.urls)
+    # WeasyPrint logs each refused URL and every unsupported CSS property; the
+    # pack reports refusals itself, so keep its logger quiet.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    try:
+        document = HTML(string=html, base_url=FETCH_PREFIX, url_fetcher=fetcher.weasy).render(
+            stylesheets=[CSS(string=_css_text(dirs), url_fetcher=fetcher.weasy)])
+    except Exception as exc:  # noqa: BLE001 - layout errors must not be tracebacks
+        raise RenderError(f"the PDF could not be laid out ({type(exc).__name__}: {exc})") from exc
+    anchors = {name: index for index, page in enumerate(document.pages)
+               for name in page.anchors if name.startswith("docpage-")}
+    attachments = [Attachment(string=json.dumps(manifest, ensure_ascii=False, indent=2),
+                              name="manifest.json", description="evidencepack manifest",
+                              created=opts.generated_at, modified=opts.generated_at)]
+    if opts.attach_originals:
+        for e in analysis.evidence:
+            attachments.append(Attachment(filename=str(analysis.case_dir / e.path),
+                                          name=f"{e.label}-{Path(e.path).name}",
+                                          description=f"{e.label} original, sha256 {e.sha256}",
+                                          created=opts.generated_at, modified=opts.generated_at))
+    pdf = document.write_pdf(attachments=attachments)
+    if prepared.pdf_pages:
+        pdf = _append_documents(pdf, analysis, anchors, prepared)
+    return pdf, len(document.pages), fetcher, manifest
+
+
+def build_pack(analysis: Analysis, opts: RenderOptions, *, redact: bool = False) -> PackResult:
+    """Render, fit the size limit step by step, and write the PDF and its manifest atomically."""
+    step = 0
+    while True:
+        pdf, pages, fetcher, manifest = render_pdf(analysis, opts, redact=redact, recipe_step=step)
+        too_big = opts.max_size is not None and len(pdf) > opts.max_size
+        if not too_big or step == len(SIZE_LADDER) - 1:
+            break
+        step += 1
+    if too_big:
+        over = len(pdf) - opts.max_size
+        raise SizeLimitError(
+            f"the pack is {_human_size(len(pdf))} at the smallest image setting, "
+            f"{_human_size(over)} over the {_human_size(opts.max_size)} limit",
+            remedy="split the evidence into two packs or remove duplicate photos; "
+                   "no exhibit was dropped")
+    if opts.max_pages is not None and pages > opts.max_pages:
+        raise SizeLimitError(f"the pack has {pages} pages, over the limit of {opts.max_pages}",
+                             remedy="split the evidence into two packs")
+    sha = hashlib.sha256(pdf).hexdigest()
+    manifest_path = opts.output.with_suffix(".manifest.json")
+    manifest = {**manifest, "pdf": {"file": opts.output.name, "sha256": sha, "size": len(pdf),
+                                    "pages": pages, "image_step": step}}
+    _write_atomic(opts.output, pdf)
+    _write_atomic(manifest_path, json.dumps(manifest, ensure_ascii=False, indent=2).encode())
+    return PackResult(pdf=opts.output, manifest=manifest_path, pages=pages, size=len(pdf),
+                      sha256=sha, input_digest=manifest["input_digest"], recipe_step=step,
+                      blocked_urls=fetcher.blocked)

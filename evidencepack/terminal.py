@@ -1,0 +1,122 @@
+"""The CLI's terminal output (rich tables). Only cli.py calls this module."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from evidencepack.checklist import Checklist
+from evidencepack.pipeline import Analysis
+
+MARKS = {"met": ("✓", "green"), "weak": ("⚠", "yellow"), "missing": ("✗", "red")}
+URGENCY_STYLE = {"overdue": "bold red", "due_24h": "red", "due_72h": "yellow", "ok": "green",
+                 "unknown": "dim", "passed": "dim"}
+
+
+def console() -> Console:
+    # Wide enough for Chinese titles when piped into a file or a CI log.
+    return Console(highlight=False, soft_wrap=False, width=None if _tty() else 120)
+
+
+def _tty() -> bool:
+    import sys
+
+    return sys.stdout.isatty()
+
+
+def _hours(h: float | None, zh: bool) -> str:
+    if h is None:
+        return ""
+    if abs(h) >= 48:
+        return f"{h / 24:.1f} 天" if zh else f"{h / 24:.1f} d"
+    return f"{h:.0f} 小时" if zh else f"{h:.0f} h"
+
+
+def print_check(analysis: Analysis) -> None:
+    out = console()
+    zh = analysis.lang == "zh"
+    r = analysis.report
+    case = analysis.case
+    out.print(Text(f"{case.case_id} · {r.name} · {analysis.profile.name(analysis.lang)}",
+                   style="bold"))
+    table = Table(show_header=True, header_style="bold", expand=False, show_lines=False)
+    table.add_column("", width=2)
+    table.add_column("证据项" if zh else "Item")
+    table.add_column("要求" if zh else "Level")
+    table.add_column("证据 / 说明" if zh else "Evidence / notes")
+    for item in r.items:
+        mark, style = MARKS[item.status]
+        notes = ", ".join(item.evidence)
+        if item.status == "missing" and item.group_met:
+            mark, style = "·", "dim"
+            notes = "同组已满足" if zh else "covered by its group"
+        if item.reasons and not (item.status == "missing" and item.group_met):
+            notes = "; ".join(filter(None, [notes, *item.reasons]))
+        table.add_row(Text(mark, style=style), item.title, item.level, notes)
+    out.print(table)
+    score = f"{r.satisfied_units}/{r.required_units}"
+    verdict = ("完整" if r.complete else "不完整") if zh else ("complete" if r.complete else "incomplete")
+    out.print(Text(("完整度 " if zh else "Completeness ") + f"{score} ({verdict})",
+                   style="green" if r.complete else "red"))
+    dl = Table(show_header=False, box=None, pad_edge=False)
+    for d in analysis.deadlines:
+        at = d.at.strftime("%Y-%m-%d %H:%M %Z") if d.at else d.source
+        left = _hours(d.hours_left, zh)
+        status = Text(d.status + (f" ({left})" if left else ""), style=URGENCY_STYLE[d.status])
+        dl.add_row(d.label, at, status, "assumed" if d.assumed else "")
+    out.print(Text("处理时限" if zh else "Deadlines", style="bold"))
+    out.print(dl)
+    for w in analysis.warnings:
+        out.print(Text(f"warning: {w}", style="yellow"))
+    out.print(Text(("下一步：" if zh else "Next: ") + analysis.next_action(), style="bold"))
+
+
+def print_build(analysis: Analysis, result) -> None:
+    out = console()
+    zh = analysis.lang == "zh"
+    for w in analysis.warnings:
+        out.print(Text(f"warning: {w}", style="yellow"))
+    missing = analysis.report.missing
+    if missing:
+        out.print(Text(("证据不完整，缺：" if zh else "Incomplete, missing: ")
+                       + "; ".join(i.title for i in missing), style="red"))
+    out.print(f"wrote {result.pdf} ({result.pages} pages, {result.size / 1024 / 1024:.1f} MB)")
+    out.print(f"      {result.manifest} (sha256 {result.sha256[:12]}…)")
+
+
+def print_checklists(lists: dict[str, Checklist]) -> None:
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("id")
+    table.add_column("中文")
+    table.add_column("English")
+    table.add_column("items", justify="right")
+    for c in lists.values():
+        table.add_row(c.id, c.name_zh, c.name_en, str(len(c.items)))
+    console().print(table)
+
+
+def print_checklist(checklist: Checklist, lang: str) -> None:
+    out = console()
+    out.print(Text(f"{checklist.id} · {checklist.name(lang)}", style="bold"))
+    table = Table(show_header=True, header_style="bold", show_lines=True)
+    table.add_column("id")
+    table.add_column("item")
+    table.add_column("level")
+    table.add_column("rules")
+    table.add_column("why")
+    for item in checklist.items:
+        rules = "\n".join(_rule_text(r) for r in item.rules)
+        level = item.level + (f" ({item.group})" if item.group else "")
+        table.add_row(item.id, item.title(lang), level, rules, item.why(lang))
+    out.print(table)
+
+
+def _rule_text(rule) -> str:
+    data = rule.model_dump(exclude_defaults=True, exclude={"kind"})
+    parts = []
+    for key, value in data.items():
+        if isinstance(value, list):
+            value = "/".join(getattr(v, "value", str(v)) for v in value)
+        parts.append(f"{key}={value}")
+    return f"{rule.kind}: " + ", ".join(parts)
