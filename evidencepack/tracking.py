@@ -1,0 +1,930 @@
+"""Courier tracking: read what sellers actually have, normalise it, derive dispute facts.
+
+Sellers bring tracking in three shapes: a Kuaidi100 query reply (or its push
+callback) saved as JSON, a spreadsheet exported as CSV, or text copied from a
+platform's logistics page. All three become one ``TrackingTimeline`` with
+events oldest first, so the pack can show the story in reading order and
+``derive_facts`` can answer the questions an arbitrator asks: when did it
+ship, who signed, where did it stall.
+
+Keyword rules, Kuaidi100 codes and the stall thresholds live in
+``data/tracking_words.toml`` and couriers in ``data/carriers.toml``, so a
+support lead can correct a word list without touching code.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from evidencepack.errors import EvidencePackError, ParseError
+from evidencepack.models import (
+    TrackingEvent,
+    TrackingFacts,
+    TrackingGap,
+    TrackingStatus,
+    TrackingTimeline,
+    Warning_,
+)
+from evidencepack.textio import read_text
+
+__all__ = [
+    "GAP_THRESHOLD_HOURS",
+    "STALLED_THRESHOLD_HOURS",
+    "carrier_name",
+    "classify",
+    "derive_facts",
+    "merge_timelines",
+    "normalise_carrier",
+    "parse_tracking_file",
+    "status_from_code",
+]
+
+_DATA = Path(__file__).parent / "data"
+
+# A real tracking export is a few kilobytes; anything this big is the wrong file,
+# and reading it whole would only stall the run.
+MAX_FILE_BYTES = 20 * 1024 * 1024
+
+DELIVERED = frozenset({
+    TrackingStatus.signed,
+    TrackingStatus.signed_by_third_party,
+    TrackingStatus.locker_or_station,
+})
+_RETURN = frozenset({TrackingStatus.returning, TrackingStatus.returned})
+# After these nothing more is expected, so silence since the last event is not a stall.
+_FINAL = DELIVERED | {TrackingStatus.returned}
+
+
+# --- data files -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Rule:
+    status: TrackingStatus
+    any: tuple[str, ...]
+    with_: tuple[str, ...]
+    unless: tuple[str, ...]
+
+    def matches(self, folded: str) -> bool:
+        return (any(w in folded for w in self.any)
+                and (not self.with_ or any(w in folded for w in self.with_))
+                and not any(w in folded for w in self.unless))
+
+
+@dataclass(frozen=True)
+class _Words:
+    rules: tuple[_Rule, ...]
+    gap_hours: float
+    stalled_hours: float
+    self_words: tuple[str, ...]
+    named_signer: re.Pattern[str]
+    not_a_name: frozenset[str]
+    codes: dict[str, TrackingStatus]
+    subcodes: dict[str, TrackingStatus]
+    names: dict[str, TrackingStatus]
+    refine: dict[TrackingStatus, frozenset[TrackingStatus]]
+
+
+@dataclass(frozen=True)
+class _Carrier:
+    code: str
+    zh: str
+    en: str
+
+
+def _fold(text: str) -> str:
+    """Matching form: full-width letters and digits become ASCII, case is ignored."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _key(text: str) -> str:
+    """Matching form for names and headers, where spacing and punctuation vary."""
+    return re.sub(r"[\s_\-]+", "", _fold(text))
+
+
+def _load_data(name: str) -> dict:
+    # Package data, not user input: a broken file is an installation fault (exit 3),
+    # so it is not an InputError the user would be told to fix.
+    try:
+        return tomllib.loads((_DATA / name).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise EvidencePackError(f"cannot load packaged data file: {exc}",
+                                path=f"evidencepack/data/{name}",
+                                remedy="reinstall evidencepack") from exc
+
+
+def _status_value(value: object, where: str) -> TrackingStatus:
+    try:
+        return TrackingStatus(value)
+    except ValueError:
+        raise EvidencePackError(f"unknown tracking status {value!r} in {where}",
+                                path="evidencepack/data/tracking_words.toml") from None
+
+
+@cache
+def _words() -> _Words:
+    raw = _load_data("tracking_words.toml")
+    try:
+        rules = tuple(
+            _Rule(status=_status_value(r["status"], "[[rule]]"),
+                  any=tuple(_fold(w) for w in r["any"]),
+                  with_=tuple(_fold(w) for w in r.get("with", [])),
+                  unless=tuple(_fold(w) for w in r.get("unless", [])))
+            for r in raw["rule"])
+        k100 = raw["kuaidi100"]
+        signer = raw["signer"]
+        return _Words(
+            rules=rules,
+            gap_hours=float(raw["thresholds"]["gap_hours"]),
+            stalled_hours=float(raw["thresholds"]["stalled_days"]) * 24,
+            self_words=tuple(_fold(w) for w in signer["self_words"]),
+            named_signer=re.compile(signer["named_signer"]),
+            not_a_name=frozenset(_fold(w) for w in signer["not_a_name"]),
+            codes={str(k): _status_value(v, "[kuaidi100.codes]") for k, v in k100["codes"].items()},
+            subcodes={str(k): _status_value(v, "[kuaidi100.subcodes]")
+                      for k, v in k100["subcodes"].items()},
+            names={_key(k): _status_value(v, "[kuaidi100.names]") for k, v in k100["names"].items()},
+            refine={_status_value(k, "[kuaidi100.refine]"):
+                    frozenset(_status_value(s, "[kuaidi100.refine]") for s in v)
+                    for k, v in k100["refine"].items()},
+        )
+    except (KeyError, TypeError, re.error) as exc:
+        raise EvidencePackError(f"malformed packaged data: {exc!r}",
+                                path="evidencepack/data/tracking_words.toml",
+                                remedy="reinstall evidencepack") from exc
+
+
+@cache
+def _carriers() -> tuple[dict[str, _Carrier], dict[str, str], tuple[tuple[str, str], ...]]:
+    """(by code, exact lookup key -> code, Chinese names for finding inside a line)."""
+    raw = _load_data("carriers.toml")
+    by_code: dict[str, _Carrier] = {}
+    lookup: dict[str, str] = {}
+    cjk: list[tuple[str, str]] = []
+    try:
+        for code, entry in raw.items():
+            by_code[code] = _Carrier(code=code, zh=entry["zh"], en=entry["en"])
+            for name in [code, entry["zh"], entry["en"], *entry.get("aliases", [])]:
+                lookup.setdefault(_key(name), code)
+                # Only Chinese names of three or more characters are searched inside
+                # longer text: a Latin alias such as "SF" would match tracking numbers,
+                # and 天天 or 京东 occur in ordinary page headings.
+                if re.search(r"[\u4e00-\u9fff]", name) and len(name) >= 3:
+                    cjk.append((_key(name), code))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise EvidencePackError(f"malformed packaged data: {exc!r}",
+                                path="evidencepack/data/carriers.toml",
+                                remedy="reinstall evidencepack") from exc
+    cjk.sort(key=lambda item: -len(item[0]))  # longest first: 中国邮政速递 before 中国邮政
+    return by_code, lookup, tuple(cjk)
+
+
+GAP_THRESHOLD_HOURS: float = _words().gap_hours
+"""Gaps longer than this are listed (domain notes: appeal within 72 h, give the courier 3 days)."""
+STALLED_THRESHOLD_HOURS: float = _words().stalled_hours
+"""Domain notes: over 7 days without an update is abnormal."""
+
+
+# --- carriers and statuses --------------------------------------------------------
+
+def normalise_carrier(value: str) -> str | None:
+    """Our carrier code for a code, Chinese or English name or alias; None if unknown."""
+    if not isinstance(value, str):
+        return None
+    key = _key(value)
+    if not key:
+        return None
+    _, lookup, cjk = _carriers()
+    if key in lookup:
+        return lookup[key]
+    # "圆通速递有限公司", "【圆通速递】": a longer label around a known Chinese name.
+    for name, code in cjk:
+        if name in key:
+            return code
+    return None
+
+
+def carrier_name(code: str | None, lang: str = "zh") -> str | None:
+    """Display name for a carrier code ("yuantong" -> "圆通速递" / "YTO Express")."""
+    if not code:
+        return None
+    by_code, _, _ = _carriers()
+    found = by_code.get(code) or by_code.get(normalise_carrier(code) or "")
+    if found is None:
+        return None
+    return found.en if lang.lower().startswith("en") else found.zh
+
+
+def classify(text: str) -> TrackingStatus:
+    """Status of one event from its text, by the ordered rules in tracking_words.toml."""
+    if not isinstance(text, str) or not text.strip():
+        return TrackingStatus.unknown
+    folded = _fold(text)
+    for rule in _words().rules:
+        if rule.matches(folded):
+            return rule.status
+    return TrackingStatus.unknown
+
+
+def status_from_code(code: str | int | None) -> TrackingStatus | None:
+    """Kuaidi100 state / statusCode ("3", "301", "1001") to a status; None if unknown."""
+    if code is None or isinstance(code, bool):
+        return None
+    code = str(code).strip()
+    words = _words()
+    if code in words.subcodes:
+        return words.subcodes[code]
+    if code in words.codes:
+        return words.codes[code]
+    if code.isascii() and code.isdigit() and len(code) >= 3:
+        return words.codes.get(str(int(code[:-2])))
+    return None
+
+
+def _status_from_name(name: str) -> TrackingStatus | None:
+    name = name.strip()
+    if not name:
+        return None
+    try:
+        return TrackingStatus(name.lower())
+    except ValueError:
+        pass
+    by_code = status_from_code(name)
+    if by_code is not None:
+        return by_code
+    words = _words()
+    if _key(name) in words.names:
+        return words.names[_key(name)]
+    found = classify(name)
+    return None if found is TrackingStatus.unknown else found
+
+
+def _resolve_status(code: str | None, name: str | None, text: str) -> TrackingStatus:
+    """A code gives the family; the text may narrow it (a 签收 code + 门卫 -> third party)."""
+    from_text = classify(text)
+    base = status_from_code(code) if code else None
+    if base is None and name:
+        base = _status_from_name(name)
+    if base is None:
+        return from_text
+    if from_text in _words().refine.get(base, frozenset()):
+        return from_text
+    return base
+
+
+# --- small helpers ----------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+
+
+def _clean(value: object) -> str:
+    """One-line text safe to print: JSON can carry lone surrogates and control bytes."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def _scalar(value: object) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = _clean(value)
+    return text or None
+
+
+_WEEKDAY = r"(?:周|星期|礼拜)[一二三四五六日天七]"
+_DATETIME = re.compile(
+    r"(?P<y>\d{4})\s*[-/.年]\s*(?P<mo>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
+    rf"(?:[\sT,，]*{_WEEKDAY})?[\sT,，]*"
+    r"(?P<h>\d{1,2})\s*[:：]\s*(?P<mi>\d{2})"
+    r"(?:\s*[:：]\s*(?P<s>\d{2})(?:[.,](?P<f>\d{1,6}))?)?"
+    r"(?:\s*(?P<tz>Z|[+-]\d{2}:?\d{2})(?!\d))?"
+)
+_TRAILING_WEEKDAY = re.compile(rf"^[\s,，]*[(（]?{_WEEKDAY}[)）]?")
+
+
+def _build_time(m: re.Match[str], tz: ZoneInfo) -> datetime | None:
+    try:
+        year = int(m["y"])
+        # Outside this range the "time" is garbage, and extreme years overflow
+        # once a zone is applied.
+        if not 1990 <= year <= 2100:
+            return None
+        micro = int((m["f"] or "0").ljust(6, "0")) if m["f"] else 0
+        at = datetime(year, int(m["mo"]), int(m["d"]), int(m["h"]), int(m["mi"]),
+                      int(m["s"] or 0), micro)
+        if m["tz"]:
+            if m["tz"] == "Z":
+                zone = timezone.utc
+            else:
+                sign = -1 if m["tz"][0] == "-" else 1
+                digits = m["tz"][1:].replace(":", "")
+                zone = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+            return at.replace(tzinfo=zone)
+        return at.replace(tzinfo=tz)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _parse_time(value: object, tz: ZoneInfo) -> datetime | None:
+    """A timestamp cell or field: naive times are taken as the case's zone, aware kept."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)) or (isinstance(value, str) and re.fullmatch(r"\d{10}|\d{13}", value.strip())):
+        # Epoch seconds or milliseconds, as some couriers' JSON gives.
+        try:
+            number = float(value)
+            if number > 1e11:
+                number /= 1000
+            at = datetime.fromtimestamp(number, tz)
+        except (ValueError, OverflowError, OSError):
+            return None
+        return at if 1990 <= at.year <= 2100 else None
+    if not isinstance(value, str):
+        return None
+    text = _clean(value)
+    m = _DATETIME.match(text)
+    # Only a weekday may follow the time ("2024-03-10 18:20:11 周日"); anything else
+    # means this is not a timestamp cell.
+    if m is None or _TRAILING_WEEKDAY.sub("", text[m.end():]).strip():
+        return None
+    return _build_time(m, tz)
+
+
+_BRACKET = re.compile(r"^\s*[【\[]([^】\]]{1,40})[】\]]")
+
+
+def _location_from(text: str) -> str | None:
+    """Couriers prefix the city: "【杭州市】已签收"."""
+    m = _BRACKET.match(text)
+    return (m[1].strip() or None) if m else None
+
+
+def _event(at: datetime, text: str, *, location: str | None, code: str | None,
+           name: str | None, source: str, line: int) -> TrackingEvent:
+    return TrackingEvent(
+        at=at,
+        status=_resolve_status(code, name, text),
+        text=text,
+        location=location or _location_from(text),
+        code=code,
+        source=source,
+        line=line,
+    )
+
+
+def _dedup_key(event: TrackingEvent) -> tuple[datetime, str]:
+    return event.at, re.sub(r"\s+", "", event.text)
+
+
+def _dedupe(events: list[TrackingEvent]) -> tuple[list[TrackingEvent], int]:
+    seen: set[tuple[datetime, str]] = set()
+    kept: list[TrackingEvent] = []
+    for event in events:
+        key = _dedup_key(event)
+        if key in seen:
+            continue
+        seen.add(key)
+        kept.append(event)
+    return kept, len(events) - len(kept)
+
+
+def _in_time_order(events: list[TrackingEvent], display: str,
+                   warnings: list[Warning_]) -> list[TrackingEvent]:
+    """Oldest first, whatever order the source used.
+
+    Kuaidi100 and most logistics pages list newest first, but the API can be
+    asked for ascending order and spreadsheets go either way, so the direction
+    is read from the data rather than assumed from the format.
+    """
+    if len(events) >= 2 and events[0].at > events[-1].at:
+        events = events[::-1]
+    # Out of order beyond the direction is worth telling: a reviewer may ask why.
+    disorder = sum(1 for a, b in zip(events, events[1:]) if b.at < a.at)
+    if disorder:
+        warnings.append(Warning_(path=display, message=(
+            f"{disorder} event(s) were out of time order; sorted by time")))
+    events = sorted(events, key=lambda e: e.at)  # stable: same-second events keep source order
+    events, dropped = _dedupe(events)
+    if dropped:
+        warnings.append(Warning_(path=display, message=(
+            f"{dropped} duplicate event(s) (same time and text) dropped")))
+    return events
+
+
+# --- field names shared by CSV headers and JSON keys ---------------------------------
+
+_FIELDS: dict[str, list[str]] = {
+    "time": ["time", "ftime", "datetime", "timestamp", "acceptTime", "opTime", "时间",
+             "日期时间", "操作时间", "更新时间", "发生时间", "时间节点", "处理时间"],
+    "description": ["description", "context", "desc", "text", "content", "detail", "remark",
+                    "acceptStation", "描述", "物流信息", "内容", "详情", "物流详情", "跟踪信息",
+                    "物流描述", "轨迹", "物流轨迹", "物流动态", "事件"],
+    "location": ["location", "place", "areaName", "city", "地点", "所在地", "位置",
+                 "所在城市", "地区", "当前城市", "网点"],
+    "status": ["status", "状态", "物流状态", "statusName"],
+    "code": ["statusCode", "status_code", "状态码"],
+}
+_FIELD_OF: dict[str, str] = {_key(alias): field for field, aliases in _FIELDS.items()
+                             for alias in aliases}
+_FIELD_ZH = {"time": "时间", "description": "描述 / 物流信息 / 内容", "location": "地点 / 所在地"}
+
+
+def _field_value(record: dict, field: str) -> object:
+    # Earlier aliases win: Kuaidi100 gives both "time" and "ftime".
+    for alias in _FIELDS[field]:
+        if alias in record:
+            return record[alias]
+    for key, value in record.items():
+        if isinstance(key, str) and _FIELD_OF.get(_key(key)) == field:
+            return value
+    return None
+
+
+# --- preamble lines (page headers, CSV title rows) -----------------------------------
+
+_NUMBER_RE = re.compile(
+    r"(?:运单号码|运单编号|运单号|快递单号|物流单号|物流编号|单号|tracking\s*(?:no\.?|number)|waybill(?:\s*no\.?)?)"
+    r"\s*[:：]?\s*([A-Za-z0-9][A-Za-z0-9\-]{5,39})", re.IGNORECASE)
+_CARRIER_LABEL = re.compile(r"(?:快递公司|物流公司|承运商|承运公司|配送公司|carrier|courier)\s*[:：]\s*([^\s,，;；]+)",
+                            re.IGNORECASE)
+
+
+@dataclass
+class _Found:
+    carrier: str | None = None
+    number: str | None = None
+    state: str | None = None
+
+
+def _read_preamble(line: str, found: _Found) -> bool:
+    """Take carrier and number from a header line; True if the line was understood."""
+    understood = False
+    m = _NUMBER_RE.search(line)
+    if m:
+        found.number = found.number or m[1]
+        understood = True
+    m = _CARRIER_LABEL.search(line)
+    if m:
+        found.carrier = found.carrier or m[1]
+        understood = True
+    elif len(line) <= 40:
+        code = normalise_carrier(line)
+        if code:
+            found.carrier = found.carrier or code
+            understood = True
+    return understood
+
+
+# --- Kuaidi100 and other JSON --------------------------------------------------------
+
+def _api_error(message: str, code: str | None, display: str) -> ParseError:
+    quoted = f'"{message}"' if message else "(no message)"
+    suffix = f" (code {code})" if code else ""
+    return ParseError(
+        f"Kuaidi100 returned no tracking: {quoted}{suffix}",
+        path=display,
+        remedy="query the number again later, or copy the courier's tracking page into a .txt file",
+    )
+
+
+def _load_json(text: str, display: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"not valid JSON ({exc.msg})", path=display, line=exc.lineno,
+                         remedy="save the query reply unchanged, or export CSV instead") from exc
+    except (ValueError, RecursionError) as exc:  # huge integers, absurd nesting
+        raise ParseError(f"not valid JSON ({type(exc).__name__})", path=display,
+                         remedy="save the query reply unchanged, or export CSV instead") from exc
+
+
+def _parse_json(obj: object, display: str, tz: ZoneInfo, found: _Found,
+                warnings: list[Warning_]) -> list[TrackingEvent]:
+    if isinstance(obj, list):
+        return _json_records(obj, display, tz, warnings)
+    if not isinstance(obj, dict):
+        raise ParseError("JSON holds neither a Kuaidi100 reply nor a list of tracking events",
+                         path=display)
+
+    reply = obj
+    wrapper_message = ""
+    aborted = False
+    if "lastResult" in obj:
+        # A subscription push: {"status": "polling"|"abort"|..., "lastResult": {reply}}.
+        wrapper_message = _clean(obj.get("message"))
+        aborted = _clean(obj.get("status")).lower() == "abort"
+        reply = obj.get("lastResult")
+        if not isinstance(reply, dict) or not reply:
+            raise _api_error(wrapper_message, _scalar(obj.get("status")), display)
+
+    data = reply.get("data")
+    status = _scalar(reply.get("status"))
+    return_code = _scalar(reply.get("returnCode"))
+    failed = (
+        reply.get("result") is False
+        or (status is not None and status != "200")
+        or (return_code is not None and return_code != "200")
+        or aborted
+    )
+    if not data:
+        if failed:
+            messages = [m for m in (_clean(reply.get("message")), wrapper_message)
+                        if m and m.lower() != "ok"]
+            raise _api_error(" / ".join(dict.fromkeys(messages)), return_code or status, display)
+        if "data" not in reply:
+            raise ParseError("JSON holds neither a Kuaidi100 reply (no \"data\" list) "
+                             "nor a list of tracking events", path=display)
+    if data and not isinstance(data, list):
+        raise ParseError("the reply's \"data\" is not a list of events", path=display)
+
+    found.carrier = _scalar(reply.get("com"))
+    found.number = _scalar(reply.get("nu"))
+    found.state = _scalar(reply.get("state"))
+    events = _json_records(data or [], display, tz, warnings)
+    return events
+
+
+def _json_records(records: list, display: str, tz: ZoneInfo,
+                  warnings: list[Warning_]) -> list[TrackingEvent]:
+    events: list[TrackingEvent] = []
+    for number, record in enumerate(records, start=1):
+        # "line" is the record's position in the file's array, so a reviewer can find it.
+        if not isinstance(record, dict):
+            warnings.append(Warning_(path=display, line=number,
+                                     message="record is not an object; skipped"))
+            continue
+        raw_time = _field_value(record, "time")
+        at = _parse_time(raw_time, tz)
+        if at is None:
+            warnings.append(Warning_(path=display, line=number, message=(
+                f"record has no readable time ({_clean(raw_time)[:40]!r}); skipped")))
+            continue
+        text = _clean(_field_value(record, "description"))
+        if not text:
+            warnings.append(Warning_(path=display, line=number,
+                                     message="record has no description; skipped"))
+            continue
+        events.append(_event(
+            at, text,
+            location=_scalar(_field_value(record, "location")),
+            code=_scalar(_field_value(record, "code")),
+            name=_scalar(_field_value(record, "status")),
+            source=display, line=number))
+    return events
+
+
+# --- CSV ---------------------------------------------------------------------------
+
+_DELIMITERS = [",", "\t", ";", "，", "|"]
+
+
+def _header_columns(cells: list[str]) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    for index, cell in enumerate(cells):
+        field = _FIELD_OF.get(_key(cell))
+        if field and field not in columns:
+            columns[field] = index
+    return columns
+
+
+def _split(line: str, delimiter: str) -> list[str]:
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        return []
+
+
+def _find_header(lines: list[str]) -> tuple[int, str, dict[str, int]] | None:
+    for index, line in enumerate(lines[:30]):
+        if not line.strip():
+            continue
+        for delimiter in _DELIMITERS:
+            if delimiter not in line:
+                continue
+            columns = _header_columns(_split(line, delimiter))
+            if "time" in columns and "description" in columns:
+                return index, delimiter, columns
+    return None
+
+
+def _missing_columns_error(lines: list[str], display: str) -> ParseError:
+    first = next(((i, line) for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        return ParseError("the file is empty", path=display)
+    index, line = first
+    best = max((_split(line, d) for d in _DELIMITERS), key=len)
+    columns = _header_columns(best)
+    missing = [f for f in ("time", "description") if f not in columns]
+    names = ", ".join(f"'{f}' ({_FIELD_ZH[f]})" for f in missing)
+    return ParseError(
+        f"missing required column {names} in the header row",
+        path=display, line=index + 1,
+        remedy="the first row must name the columns: time, location, description "
+               "(时间, 地点, 描述), optionally status (状态)")
+
+
+def _parse_csv(lines: list[str], display: str, tz: ZoneInfo, found: _Found,
+               warnings: list[Warning_]) -> list[TrackingEvent]:
+    header = _find_header(lines)
+    if header is None:
+        raise _missing_columns_error(lines, display)
+    header_index, delimiter, columns = header
+    _note_preamble(lines[:header_index], 1, display, found, warnings)
+
+    body = lines[header_index + 1:]
+    reader = csv.reader((line + "\n" for line in body), delimiter=delimiter)
+    events: list[TrackingEvent] = []
+    consumed = 0
+    try:
+        for row in reader:
+            line_no = header_index + 2 + consumed  # 1-based line where this record starts
+            consumed = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+
+            def cell(field: str) -> str:
+                index = columns.get(field)
+                return row[index] if index is not None and index < len(row) else ""
+
+            at = _parse_time(cell("time"), tz)
+            if at is None:
+                warnings.append(Warning_(path=display, line=line_no, message=(
+                    f"unreadable time {_clean(cell('time'))[:40]!r}; row skipped")))
+                continue
+            text = _clean(cell("description"))
+            if not text:
+                warnings.append(Warning_(path=display, line=line_no,
+                                         message="empty description; row skipped"))
+                continue
+            events.append(_event(
+                at, text,
+                location=_scalar(cell("location")),
+                code=_scalar(cell("code")),
+                name=_scalar(cell("status")),
+                source=display, line=line_no))
+    except csv.Error as exc:
+        raise ParseError(f"not readable as CSV ({exc})", path=display,
+                         line=header_index + 2 + consumed) from exc
+    return events
+
+
+# --- text copied from a logistics page -------------------------------------------------
+
+_LINE_TIME = re.compile(r"^\s*" + _DATETIME.pattern)
+_DATE_ONLY = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+                        rf"(?:[\s,，]*{_WEEKDAY})?\s*$")
+_TIME_ONLY = re.compile(r"^\s*(\d{1,2})\s*[:：]\s*(\d{2})(?:\s*[:：]\s*(\d{2}))?(?!\d)")
+_WEEKDAY_ONLY = re.compile(rf"^\s*{_WEEKDAY}\s*$|^\s*(?:今天|昨天|前天)\s*$")
+
+
+def _note_preamble(lines: list[str], first_line: int, display: str, found: _Found,
+                   warnings: list[Warning_]) -> None:
+    ignored = [(first_line + i, line.strip()) for i, line in enumerate(lines)
+               if line.strip() and not _read_preamble(line.strip(), found)]
+    if ignored:
+        line_no, sample = ignored[0]
+        warnings.append(Warning_(path=display, line=line_no, message=(
+            f"{len(ignored)} line(s) before the first event ignored, "
+            f"starting with {sample[:40]!r}")))
+
+
+def _parse_text(lines: list[str], display: str, tz: ZoneInfo, found: _Found,
+                warnings: list[Warning_]) -> list[TrackingEvent]:
+    # Pending event: (time, line number, description parts).
+    pending: list[tuple[datetime, int, list[str]]] = []
+    first_event_line: int | None = None
+    date_line: tuple[str, str, str] | None = None  # app copies put the date on its own line
+
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        at: datetime | None = None
+        rest = ""
+        m = _LINE_TIME.match(line)
+        if m:
+            at = _build_time(m, tz)
+            if at is None:
+                warnings.append(Warning_(path=display, line=number,
+                                         message=f"impossible time {m.group(0).strip()!r}; line skipped"))
+                continue
+            rest = line[m.end():]
+        elif (d := _DATE_ONLY.match(line)):
+            date_line = (d[1], d[2], d[3])
+            continue
+        elif date_line and (t := _TIME_ONLY.match(line)):
+            y, mo, day = date_line
+            text = f"{y}-{mo}-{day} {t[1]}:{t[2]}" + (f":{t[3]}" if t[3] else "")
+            at = _parse_time(text, tz)
+            if at is None:
+                warnings.append(Warning_(path=display, line=number,
+                                         message=f"impossible time {text!r}; line skipped"))
+                continue
+            rest = line[t.end():]
+        if at is not None:
+            rest = _TRAILING_WEEKDAY.sub("", rest).strip(" \t,，:：-|")
+            pending.append((at, number, [rest] if rest else []))
+            if first_event_line is None:
+                first_event_line = number
+            continue
+        if _WEEKDAY_ONLY.match(line):
+            continue
+        if pending:
+            pending[-1][2].append(line)
+
+    _note_preamble(lines[:(first_event_line or len(lines) + 1) - 1], 1, display, found, warnings)
+    if not pending:
+        raise ParseError(
+            "no tracking times found (expected lines such as '2024-03-10 18:20:11 【杭州市】已签收')",
+            path=display,
+            remedy="copy the whole logistics list, including the time of each event")
+
+    events: list[TrackingEvent] = []
+    for at, number, parts in pending:
+        text = _clean(" ".join(parts))
+        if not text:
+            warnings.append(Warning_(path=display, line=number,
+                                     message="time with no description; skipped"))
+            continue
+        events.append(_event(at, text, location=None, code=None, name=None,
+                             source=display, line=number))
+    return events
+
+
+# --- entry points ---------------------------------------------------------------------
+
+def _looks_like_json(text: str) -> bool:
+    return text.lstrip()[:1] in ("{", "[")
+
+
+def parse_tracking_file(path: Path, display: str, *, tz: ZoneInfo,
+                        carrier: str | None = None, number: str | None = None) -> TrackingTimeline:
+    """Read one tracking export (Kuaidi100 JSON, CSV or copied page text).
+
+    ``carrier`` and ``number`` come from the case file and win over what the
+    file says; a disagreement is reported as a warning, not an error, because
+    the case file is where the user corrects a wrong export.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ParseError(f"cannot read file ({exc.strerror})", path=display) from exc
+    if size > MAX_FILE_BYTES:
+        raise ParseError(f"file is {size // (1024 * 1024)} MB, too large for a tracking export",
+                         path=display, remedy="check that the right file is named")
+    text, encoding = read_text(path, display=display)
+    warnings: list[Warning_] = []
+    replaced = text.count("\ufffd")
+    if replaced:
+        warnings.append(Warning_(path=display, message=(
+            f"{replaced} undecodable character(s) replaced while reading as {encoding}")))
+    if not text.strip():
+        raise ParseError("the file is empty", path=display,
+                         remedy="export or copy the tracking again")
+
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    found = _Found()
+    suffix = path.suffix.lower()
+    obj: object = None
+    is_json = False
+    if suffix == ".json":
+        obj, is_json = _load_json(text, display), True
+    elif suffix not in (".csv", ".tsv") and _looks_like_json(text):
+        try:
+            obj, is_json = _load_json(text, display), True
+        except ParseError:
+            pass  # a page copy may well begin with "["; read it as text below
+    if is_json:
+        events = _parse_json(obj, display, tz, found, warnings)
+    elif suffix in (".csv", ".tsv") or _find_header(lines) is not None:
+        events = _parse_csv(lines, display, tz, found, warnings)
+    else:
+        events = _parse_text(lines, display, tz, found, warnings)
+
+    events = _in_time_order(events, display, warnings)
+    if not events:
+        warnings.append(Warning_(path=display, message="no tracking events in the file"))
+    return _timeline(events, warnings, found, display, carrier=carrier, number=number)
+
+
+def _timeline(events: list[TrackingEvent], warnings: list[Warning_], found: _Found,
+              display: str, *, carrier: str | None, number: str | None) -> TrackingTimeline:
+    file_code = normalise_carrier(found.carrier) if found.carrier else None
+    given_code = normalise_carrier(carrier) if carrier else None
+    raw = carrier or found.carrier
+    code = given_code if carrier else file_code
+    if carrier and found.carrier and (given_code or carrier) != (file_code or found.carrier):
+        warnings.append(Warning_(path=display, message=(
+            f"carrier given as {carrier!r} but the file says {found.carrier!r}; using {carrier!r}")))
+    if raw and raw.strip() and code is None:
+        # Keep what we were told: the pack can still print it, and a wrong code is a
+        # data problem for the user, not a reason to stop.
+        code = raw.strip()
+        warnings.append(Warning_(path=display, message=(
+            f"unknown carrier {code!r}; kept as given (known codes are in carriers.toml)")))
+
+    if number and found.number and _key(number) != _key(found.number):
+        warnings.append(Warning_(path=display, message=(
+            f"tracking number given as {number!r} but the file says {found.number!r}; "
+            f"using {number!r}")))
+    return TrackingTimeline(
+        carrier=code or None,
+        carrier_name=carrier_name(code) if code else None,
+        number=(number or found.number or None),
+        state=found.state,
+        events=events,
+        warnings=warnings,
+    )
+
+
+def merge_timelines(timelines: list[TrackingTimeline]) -> TrackingTimeline:
+    """One timeline from several sources (an API reply plus a page copy, say)."""
+    events = [event.model_copy() for timeline in timelines for event in timeline.events]
+    events.sort(key=lambda e: e.at)
+    events, _ = _dedupe(events)  # overlap between sources is expected, not worth a warning
+    with_carrier = next((t for t in timelines if t.carrier), None)
+    return TrackingTimeline(
+        carrier=with_carrier.carrier if with_carrier else None,
+        carrier_name=(with_carrier.carrier_name or carrier_name(with_carrier.carrier))
+        if with_carrier else None,
+        number=next((t.number for t in timelines if t.number), None),
+        state=next((t.state for t in timelines if t.state), None),
+        events=events,
+        warnings=[w.model_copy() for t in timelines for w in t.warnings],
+    )
+
+
+# --- facts ---------------------------------------------------------------------------
+
+def _signer_kind(event: TrackingEvent) -> str:
+    if event.status is TrackingStatus.signed_by_third_party:
+        return "third_party"
+    if event.status is TrackingStatus.locker_or_station:
+        return "locker_or_station"
+    words = _words()
+    folded = _fold(event.text)
+    if event.code == "301" or any(w in folded for w in words.self_words):
+        return "self"
+    m = words.named_signer.search(folded)
+    if m and m[1].strip() and _fold(m[1].strip()) not in words.not_a_name:
+        return "self"
+    return "unknown"
+
+
+def _gap(start: datetime, end: datetime) -> TrackingGap:
+    return TrackingGap(start=start, end=end,
+                       hours=round((end - start).total_seconds() / 3600, 1))
+
+
+def derive_facts(timeline: TrackingTimeline, *, now: datetime | None = None) -> TrackingFacts:
+    """The facts a dispute turns on; nothing is claimed that the events do not show.
+
+    ``now`` lets an undelivered parcel's current silence count as a gap.
+    """
+    events = sorted(timeline.events, key=lambda e: e.at)
+    if not events:
+        return TrackingFacts()
+    words = _words()
+    if now is not None and now.tzinfo is None:
+        now = now.replace(tzinfo=events[-1].at.tzinfo)
+
+    picked = next((e for e in events if e.status is TrackingStatus.picked_up), None)
+    shipped_at = (picked or events[0]).at
+    delivered = next((e for e in reversed(events) if e.status in DELIVERED), None)
+    signer_kind = _signer_kind(delivered) if delivered else None
+
+    gaps = [_gap(a.at, b.at) for a, b in zip(events, events[1:])]
+    seconds = [(b.at - a.at).total_seconds() for a, b in zip(events, events[1:])]
+    last_known = next((e for e in reversed(events) if e.status is not TrackingStatus.unknown),
+                      events[-1])
+    if now is not None and last_known.status not in _FINAL and now > events[-1].at:
+        # Still moving (or stuck): the silence up to today is the gap that matters.
+        gaps.append(_gap(events[-1].at, now))
+        seconds.append((now - events[-1].at).total_seconds())
+
+    gap_seconds = words.gap_hours * 3600
+    stalled_seconds = words.stalled_hours * 3600
+    return TrackingFacts(
+        shipped_at=shipped_at,
+        delivered_at=delivered.at if delivered else None,
+        signer_kind=signer_kind,
+        third_party_signed=signer_kind == "third_party",
+        longest_gap_hours=round(max(seconds) / 3600, 1) if seconds else None,
+        gaps_over_72h=[g for g, s in zip(gaps, seconds) if s > gap_seconds],
+        over_7_days_without_update=any(s > stalled_seconds for s in seconds),
+        returned=any(e.status in _RETURN for e in events),
+        refused=any(e.status is TrackingStatus.refused for e in events),
+        transit_days=(round((delivered.at - shipped_at).total_seconds() / 86400, 1)
+                      if delivered and delivered.at >= shipped_at else None),
+        last_event_at=events[-1].at,
+    )
