@@ -112,7 +112,7 @@ def _sharpness(grey: Image.Image) -> float:
 
 def _ahash(grey: Image.Image) -> str:
     small = grey.resize((8, 8), Image.Resampling.BILINEAR)
-    pixels = list(small.getdata())
+    pixels = small.tobytes()
     mean = sum(pixels) / 64
     bits = 0
     for value in pixels:
