@@ -38,7 +38,9 @@ def detect_encoding(data: bytes) -> str:
     except UnicodeDecodeError:
         pass
     if _looks_like_utf16(data):
-        return "utf-16-le" if data[1:2] == b"\x00" else "utf-16-be"
+        # ASCII and most CJK code units put their zero byte second in LE.
+        sample = data[:4000]
+        return "utf-16-le" if sample[1::2].count(0) > sample[0::2].count(0) else "utf-16-be"
     best = from_bytes(data[:200_000], cp_isolation=_CANDIDATES).best()
     if best is not None:
         return best.encoding

@@ -118,8 +118,6 @@ def test_each_encoding(tmp_path, encoding, content):
     assert log.messages[1].text == "亲，麻烦拍一下照片哦"
 
 
-@pytest.mark.xfail(strict=True, reason="textio._looks_like_utf16 picks the byte order from the "
-                   "first character only; a BOM-less UTF-16 LE file starting with Chinese is read as BE")
 def test_bomless_utf16_le_starting_with_chinese(tmp_path):
     log = parse(write(tmp_path, "c.txt", WORKBENCH, "utf-16-le"))
     assert len(log.messages) == 5
