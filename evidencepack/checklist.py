@@ -26,9 +26,11 @@ Level = Literal["required", "one_or_more", "alternatives", "recommended"]
 Status = Literal["met", "weak", "missing"]
 _RANK = {"missing": 0, "weak": 1, "met": 2}
 
-# Two images whose 64-bit average hashes differ in at most this many bits are
-# the same picture (a resend, a re-save): counted once.
-NEAR_DUPLICATE_BITS = 4
+# Two images whose 256-bit average hashes differ in at most this many bits are
+# the same picture (a resend, a re-save, a resize): counted once. Measured on
+# the samples: a re-saved, resized copy differs by 1 bit; distinct photos of
+# one parcel on one table by 41 or more.
+NEAR_DUPLICATE_BITS = 12
 
 
 class _Strict(BaseModel):

@@ -111,13 +111,16 @@ def _sharpness(grey: Image.Image) -> float:
 
 
 def _ahash(grey: Image.Image) -> str:
-    small = grey.resize((8, 8), Image.Resampling.BILINEAR)
+    # 16×16 rather than the classic 8×8: two different photos of one parcel on
+    # one table collide at 8×8, while a re-saved or resized copy stays within a
+    # few bits at either size.
+    small = grey.resize((16, 16), Image.Resampling.BILINEAR)
     pixels = small.tobytes()
-    mean = sum(pixels) / 64
+    mean = sum(pixels) / len(pixels)
     bits = 0
     for value in pixels:
         bits = (bits << 1) | (value >= mean)
-    return f"{bits:016x}"
+    return f"{bits:064x}"
 
 
 def probe(path: Path, tz: ZoneInfo) -> Probe:

@@ -148,7 +148,7 @@ class ImageInfo(Model):
     # Quality measurements for the checklist's image rules.
     sharpness: float | None = None  # variance of a Laplacian on a small grey copy
     brightness: float | None = None  # mean grey level 0-255
-    ahash: str | None = None  # 64-bit average hash, hex, for near-duplicates
+    ahash: str | None = None  # 256-bit average hash, hex, for near-duplicates
 
 
 class EvidenceItem(Model):
