@@ -240,6 +240,31 @@ def checklists_cmd(dispute_type, lang, checklists, as_json) -> None:
         terminal.print_checklist(lists[dispute_type], lang or "zh")
 
 
+@cli.command()
+@click.argument("cases_root", type=click.Path(path_type=Path))
+@lang_option
+@now_option
+@checklists_option
+@json_option
+def queue(cases_root: Path, lang, now, checklists, as_json) -> None:
+    """The to-do list: every case under CASES_ROOT, most urgent first.
+
+    Overdue cases come first, then by time left to the next deadline, each with
+    its completeness and first missing item. A broken case shows as an error
+    row and does not hide the rest.
+    """
+    from evidencepack.queue import build_queue
+
+    rows = build_queue(cases_root, _options(lang, now, False, checklists))
+    if as_json:
+        click.echo(json.dumps([r.model_dump(mode="json") for r in rows], ensure_ascii=False,
+                              indent=2))
+        return
+    from evidencepack import terminal
+
+    terminal.print_queue(rows, lang or "zh")
+
+
 def main() -> None:
     cli(prog_name="evidencepack")
 

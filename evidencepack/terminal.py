@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -28,7 +30,9 @@ def _tty() -> bool:
 def _hours(h: float | None, zh: bool) -> str:
     if h is None:
         return ""
-    if abs(h) >= 48:
+    if h < 0:
+        return ("逾期 " if zh else "overdue ") + _hours(-h, zh)
+    if h >= 48:
         return f"{h / 24:.1f} 天" if zh else f"{h / 24:.1f} d"
     return f"{h:.0f} 小时" if zh else f"{h:.0f} h"
 
@@ -120,3 +124,22 @@ def _rule_text(rule) -> str:
             value = "/".join(getattr(v, "value", str(v)) for v in value)
         parts.append(f"{key}={value}")
     return f"{rule.kind}: " + ", ".join(parts)
+
+
+def print_queue(rows, lang: str) -> None:
+    zh = lang == "zh"
+    table = Table(show_header=True, header_style="bold")
+    for title in (("案件", "Case"), ("类型", "Type"), ("完整度", "Score"), ("下一时限", "Next deadline"),
+                  ("剩余", "Left"), ("首个缺失项", "First missing")):
+        table.add_column(title[0] if zh else title[1])
+    for r in rows:
+        if r.error:
+            table.add_row(Text(Path(r.case_dir).name, style="red"), "", "", "",
+                          Text("error", style="bold red"), Text(r.error, style="red"))
+            continue
+        at = r.next_deadline_at.strftime("%m-%d %H:%M") if r.next_deadline_at else ""
+        score = Text(f"{r.score:.0%}", style="green" if r.complete else "red")
+        left = Text(_hours(r.hours_left, zh) or r.status, style=URGENCY_STYLE.get(r.status, ""))
+        table.add_row(r.case_id, r.dispute_type, score, f"{r.next_deadline or ''} {at}".strip(),
+                      left, r.first_missing or "")
+    console().print(table)
