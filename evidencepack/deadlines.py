@@ -3,7 +3,7 @@ each with the time left and an urgency status, in the case's time zone."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel
@@ -33,7 +33,9 @@ class Deadline(BaseModel):
 def urgency(at: datetime | None, now: datetime) -> tuple[Urgency, float | None]:
     if at is None:
         return "unknown", None
-    left = (at - now).total_seconds() / 3600
+    # Subtracting two times that share a zone object gives wall-clock hours;
+    # across a DST change that is an hour off, so compare instants.
+    left = (at.timestamp() - now.timestamp()) / 3600
     if left < 0:
         return "overdue", round(left, 1)
     if left <= 24:
@@ -41,6 +43,15 @@ def urgency(at: datetime | None, now: datetime) -> tuple[Urgency, float | None]:
     if left <= 72:
         return "due_72h", round(left, 1)
     return "ok", round(left, 1)
+
+
+def _after(start: datetime, hours: float) -> datetime:
+    """``hours`` of elapsed time after ``start``, in start's zone.
+
+    Adding a timedelta to an aware time moves the wall clock, so a 48 h window
+    spanning a DST change would end an hour early or late; add in UTC instead.
+    """
+    return (start.astimezone(timezone.utc) + timedelta(hours=hours)).astimezone(start.tzinfo)
 
 
 def _hours(profile: Profile, field: str, start: datetime) -> tuple[float | None, str]:
@@ -69,18 +80,18 @@ def compute(case: Case, profile: Profile, now: datetime, lang: str = "zh") -> li
                             status=status, hours_left=left, source=source, assumed=assumed))
 
     hours, source = _hours(profile, "respond_hours", case.opened_at)
-    add("respond_by", case.opened_at + timedelta(hours=hours) if hours is not None else None,
+    add("respond_by", _after(case.opened_at, hours) if hours is not None else None,
         source)
     hours = profile.deadlines.intervention_after_hours
     add("intervention_possible_at",
-        case.opened_at + timedelta(hours=hours) if hours is not None else None,
+        _after(case.opened_at, hours) if hours is not None else None,
         f"{profile.id} profile: intervention_after_hours", settled_when_passed=True)
     if case.evidence_due_at is not None:
         add("evidence_due", case.evidence_due_at, "case.toml: evidence_due_at")
     elif case.intervention_at is not None:
         hours, source = _hours(profile, "evidence_period_hours", case.intervention_at)
         add("evidence_due",
-            case.intervention_at + timedelta(hours=hours) if hours is not None else None,
+            _after(case.intervention_at, hours) if hours is not None else None,
             source, assumed=profile.deadlines.evidence_period_assumed and "holiday" not in source)
     else:
         add("evidence_due", None, "not yet: the platform has not intervened "
