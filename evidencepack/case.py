@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
                       model_validator)
 
-from evidencepack.errors import CaseFileError
+from evidencepack.errors import CaseFileError, describe_validation
 from evidencepack.models import EvidenceKind
 from evidencepack.textio import load_toml
 
@@ -156,25 +156,14 @@ class Case(_Strict):
         return ZoneInfo(self.timezone)
 
 
-def _describe(error: dict) -> str:
-    loc = ".".join(str(part) for part in error["loc"])
-    kind = error["type"]
-    if kind == "missing":
-        return f"{loc}: required field is missing"
-    if kind == "extra_forbidden":
-        return f"{loc}: unknown key (check its spelling; see `evidencepack init`)"
-    message = error["msg"].removeprefix("Value error, ")
-    return f"{loc}: {message}"
-
-
 def parse_case(data: dict, *, path: Path | str) -> Case:
     try:
         return Case.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors()
-        first = _describe(errors[0])
-        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-        raise CaseFileError(first + more, path=path) from None
+        field, message = describe_validation(exc.errors())
+        if message.startswith("unknown key"):
+            message += "; see `evidencepack init` for the known keys"
+        raise CaseFileError(message, path=path, field=field) from None
 
 
 def load_case(case_dir: Path) -> Case:

@@ -14,7 +14,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from evidencepack.errors import ChecklistError
+from evidencepack.errors import ChecklistError, describe_validation
 from evidencepack.models import (ChatMessage, EvidenceItem, EvidenceKind, TrackingFacts,
                                  TrackingStatus, TrackingTimeline)
 from evidencepack.textio import load_toml
@@ -147,10 +147,8 @@ def _load_file(path: Path, model: type[Checklist]) -> Checklist:
     try:
         checklist = model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        raise ChecklistError(first["msg"].removeprefix("Value error, "), path=path,
-                             field=key) from None
+        key, message = describe_validation(exc.errors())
+        raise ChecklistError(message, path=path, field=key) from None
     if checklist.id != path.stem:
         raise ChecklistError(f"id {checklist.id!r} must match the file name", path=path,
                              field="id")

@@ -81,11 +81,12 @@ def compute(case: Case, profile: Profile, now: datetime, lang: str = "zh") -> li
 
     hours, source = _hours(profile, "respond_hours", case.opened_at)
     add("respond_by", _after(case.opened_at, hours) if hours is not None else None,
-        source)
+        source, assumed=profile.deadlines.respond_hours_assumed and "holiday" not in source)
     hours = profile.deadlines.intervention_after_hours
     add("intervention_possible_at",
         _after(case.opened_at, hours) if hours is not None else None,
-        f"{profile.id} profile: intervention_after_hours", settled_when_passed=True)
+        f"{profile.id} profile: intervention_after_hours", settled_when_passed=True,
+        assumed=profile.deadlines.intervention_after_hours_assumed)
     if case.evidence_due_at is not None:
         add("evidence_due", case.evidence_due_at, "case.toml: evidence_due_at")
     elif case.intervention_at is not None:

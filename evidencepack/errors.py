@@ -80,3 +80,23 @@ class SizeLimitError(EvidencePackError):
     """The pack cannot be made to fit the platform's upload limits."""
 
     exit_code = ExitCode.FAILED
+
+
+def describe_validation(errors: list[dict]) -> tuple[str, str]:
+    """(field path, message) for the first of pydantic's errors, worded for a user.
+
+    Shared by case.toml, checklist and profile loading so a misspelt key reads
+    the same everywhere.
+    """
+    first = errors[0]
+    field = ".".join(str(part) for part in first["loc"])
+    kind = first["type"]
+    if kind == "missing":
+        message = "required field is missing"
+    elif kind == "extra_forbidden":
+        message = "unknown key (check its spelling)"
+    else:
+        message = first["msg"].removeprefix("Value error, ")
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more problem(s))"
+    return field, message

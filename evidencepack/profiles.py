@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from evidencepack.errors import ChecklistError
+from evidencepack.errors import ChecklistError, describe_validation
 from evidencepack.textio import load_toml
 
 BUILTIN_DIR = Path(__file__).parent / "data" / "profiles"
@@ -21,7 +21,9 @@ class _Strict(BaseModel):
 
 class DeadlineRules(_Strict):
     respond_hours: float | None = None
+    respond_hours_assumed: bool = False
     intervention_after_hours: float | None = None
+    intervention_after_hours_assumed: bool = False
     evidence_period_hours: float | None = None
     evidence_period_assumed: bool = False
     logistics_appeal_hours: float | None = None
@@ -75,9 +77,8 @@ class Profile(_Strict):
         try:
             return Profile.model_validate(data)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            raise ChecklistError(first["msg"], path=source,
-                                 field="profile." + ".".join(map(str, first["loc"]))) from None
+            field, message = describe_validation(exc.errors())
+            raise ChecklistError(message, path=source, field="profile." + field) from None
 
 
 def load_profiles() -> dict[str, Profile]:
@@ -87,7 +88,6 @@ def load_profiles() -> dict[str, Profile]:
         try:
             profiles[path.stem] = Profile.model_validate(data)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            raise ChecklistError(first["msg"], path=path,
-                                 field=".".join(map(str, first["loc"]))) from None
+            field, message = describe_validation(exc.errors())
+            raise ChecklistError(message, path=path, field=field) from None
     return profiles

@@ -104,7 +104,8 @@ def print_checklist(checklist: Checklist, lang: str) -> None:
     out = console()
     out.print(Text(f"{checklist.id} · {checklist.name(lang)}", style="bold"))
     table = Table(show_header=True, header_style="bold", show_lines=True)
-    table.add_column("id")
+    # Leads copy ids into `remove = [...]`: never truncate them.
+    table.add_column("id", no_wrap=True, overflow="fold")
     table.add_column("item")
     table.add_column("level")
     table.add_column("rules")

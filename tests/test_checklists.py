@@ -679,7 +679,7 @@ BAD_FILES = [
      "(fix the syntax at that line)"),
     ("unknown_key", 'id = "quality_defect"\n'
      + NEW_ITEM.format(level="required").replace('level = "required"', 'levle = "required"'),
-     "items.0.levle: Extra inputs are not permitted"),
+     "items.0.levle: unknown key (check its spelling)"),
     ("unknown_rule_kind", 'id = "quality_defect"\n'
      + NEW_ITEM.format(level="required").replace("evidence_count", "evidence_cnt"),
      "items.0.rules.0: Input tag 'evidence_cnt' found using 'kind' does not match any of the "
@@ -869,3 +869,22 @@ def test_checklists_unknown_type_is_bad_input():
     assert result.exit_code == 2
     assert result.stderr == ("evidencepack: error: unknown dispute type 'nope' "
                              "(run `evidencepack checklists` for the list)\n")
+
+
+def test_assumed_platform_windows_are_flagged(tmp_path):
+    """JD's windows are Taobao's numbers borrowed; check must say they are assumed."""
+    from evidencepack.case import parse_case
+    from evidencepack.deadlines import compute
+    from evidencepack.profiles import load_profiles
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    case = parse_case({"case_id": "J-1", "platform": "jd", "dispute_type": "not_received",
+                       "order_id": "1", "opened_at": datetime(2024, 3, 12, 10, 15),
+                       "amount": "1.00", "seller": {"shop": "s"}, "item": {"title": "t"}},
+                      path="case.toml")
+    now = datetime(2024, 3, 12, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    jd = {d.name: d.assumed for d in compute(case, load_profiles()["jd"], now)}
+    taobao = {d.name: d.assumed for d in compute(case, load_profiles()["taobao"], now)}
+    assert jd["respond_by"] and jd["intervention_possible_at"]
+    assert not taobao["respond_by"] and not taobao["intervention_possible_at"]
