@@ -19,6 +19,8 @@ from evidencepack import __version__
 from evidencepack.errors import EvidencePackError, ExitCode
 
 DEFAULT_TZ = "Asia/Shanghai"
+# For profiles that state no image limit: the Taobao refund-message figure.
+DEFAULT_IMAGE_LIMIT = 512_000
 
 
 class EvidencePackGroup(click.Group):
@@ -177,9 +179,17 @@ def _size(value: str | None) -> int | None:
                    "(default: the platform profile's limit, if any).")
 @click.option("--attach-originals", is_flag=True,
               help="Embed the original evidence files in the PDF as attachments.")
+@click.option("--images", "images_dir", type=click.Path(path_type=Path, file_okay=False),
+              default=None,
+              help="Also write every page as a JPEG within the platform's image upload limit "
+                   "(Taobao/Tmall take images, not PDFs).")
+@click.option("--image-limit", type=click.Choice(["message", "refusal"]), default="message",
+              show_default=True,
+              help="Which limit applies to --images: a refund message image (500 KB on "
+                   "Taobao) or the proof attached when refusing a refund (130,000 bytes).")
 @json_option
 def build(case_dir: Path, output, lang, now, redact, checklists, generated_at, templates,
-          max_size, attach_originals, as_json) -> None:
+          max_size, attach_originals, images_dir, image_limit, as_json) -> None:
     """Render the case's evidence pack (PDF) and its manifest (JSON) beside it."""
     from evidencepack.errors import InputError
     from evidencepack.evidence import inside
@@ -199,8 +209,20 @@ def build(case_dir: Path, output, lang, now, redact, checklists, generated_at, t
         output=output, generated_at=stamp, templates=templates, max_size=limit,
         max_pages=upload.pdf_max_pages if upload.accepts_pdf else None,
         attach_originals=attach_originals), redact=redact)
+    images = []
+    if images_dir is not None:
+        from evidencepack.pageimages import export_pages
+
+        if inside(case_dir, images_dir):
+            raise InputError("--images would write inside the case folder", path=images_dir,
+                             remedy="choose a folder outside the case folder")
+        limit_bytes = (upload.refusal_proof_max_bytes if image_limit == "refusal"
+                       else upload.image_max_bytes) or DEFAULT_IMAGE_LIMIT
+        images = export_pages(result.pdf, images_dir, stem=analysis.case.case_id,
+                              max_bytes=limit_bytes)
     if as_json:
         click.echo(json.dumps({**result.model_dump(mode="json"),
+                               "images": [i.model_dump(mode="json") for i in images],
                                "complete": analysis.report.complete,
                                "score": analysis.report.score,
                                "warnings": [str(w) for w in analysis.warnings]},
@@ -208,7 +230,7 @@ def build(case_dir: Path, output, lang, now, redact, checklists, generated_at, t
         return
     from evidencepack import terminal
 
-    terminal.print_build(analysis, result)
+    terminal.print_build(analysis, result, images)
 
 
 @cli.command("checklists")

@@ -233,6 +233,14 @@ def _exhibit_groups(analysis: Analysis, prepared: Prepared, L: dict) -> list[dic
                       "photo" if item.image else "data",
             "chat": None, "events": None, "note": None, "pdf_pages": [],
         }
+        if item.kind in (EvidenceKind.chat_log, EvidenceKind.tracking_export):
+            # A log's file time says nothing about the dispute; the span of its
+            # entries does, and it comes from the entries themselves.
+            times = [x.at for x in (messages_by_source if item.kind == EvidenceKind.chat_log
+                                    else events_by_source).get(item.path, [])]
+            if times:
+                ex["captured"] = f"{_fmt(min(times), L)} – {_fmt(max(times), L)}"
+                ex["time_source"] = L["entries"]
         if item.kind == EvidenceKind.chat_log:
             ex["chat"] = [{
                 "at": m.at.strftime("%Y-%m-%d %H:%M:%S"), "sender": m.sender,

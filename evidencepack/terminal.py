@@ -76,7 +76,7 @@ def print_check(analysis: Analysis) -> None:
     out.print(Text(("下一步：" if zh else "Next: ") + analysis.next_action(), style="bold"))
 
 
-def print_build(analysis: Analysis, result) -> None:
+def print_build(analysis: Analysis, result, images=()) -> None:
     out = console()
     zh = analysis.lang == "zh"
     for w in analysis.warnings:
@@ -87,6 +87,10 @@ def print_build(analysis: Analysis, result) -> None:
                        + "; ".join(i.title for i in missing), style="red"))
     out.print(f"wrote {result.pdf} ({result.pages} pages, {result.size / 1024 / 1024:.1f} MB)")
     out.print(f"      {result.manifest} (sha256 {result.sha256[:12]}…)")
+    if images:
+        largest = max(i.size for i in images)
+        out.print(f"wrote {len(images)} page images to {images[0].path.parent} "
+                  f"(largest {largest / 1000:.0f} kB, lowest {min(i.dpi for i in images)} dpi)")
 
 
 def print_checklists(lists: dict[str, Checklist]) -> None:
