@@ -287,6 +287,50 @@ def queue(cases_root: Path, lang, now, checklists, as_json) -> None:
     terminal.print_queue(rows, lang or "zh")
 
 
+@cli.command()
+@click.argument("cases_root", type=click.Path(path_type=Path))
+@lang_option
+@now_option
+@checklists_option
+@json_option
+@click.option("--csv", "csv_file", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help="Also write a CSV (UTF-8 with BOM, for Excel): one row per "
+                                 "case, item columns named <dispute_type>.<item_id>.")
+@click.option("--html", "html_file", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help="Also write one self-contained HTML dashboard (sortable, "
+                                 "filterable, no network).")
+def audit(cases_root: Path, lang, now, checklists, as_json, csv_file, html_file) -> None:
+    """The team lead's report: every case under CASES_ROOT, item by item.
+
+    \b
+    Per case: dispute type, completeness, each checklist item's status, every
+    deadline with its urgency, and the first missing item; broken cases are
+    error rows. Then the checklist items that fail most across the team.
+    CSV cells: met, weak, missing, or covered (missing, but its group is met);
+    deadline columns are deadline.<name>.at / .status / .hours_left.
+    Exit 0 even when cases are incomplete (it is a report), 2 on bad input.
+    """
+    from evidencepack.audit import audit_json, build_audit, check_output, write_csv, write_html
+
+    report = build_audit(cases_root, _options(lang, now, False, checklists))
+    for path in (csv_file, html_file):
+        if path is not None:
+            check_output(path, report)
+    if csv_file is not None:
+        write_csv(report, csv_file)
+    if html_file is not None:
+        write_html(report, html_file)
+    if as_json:
+        click.echo(json.dumps(audit_json(report), ensure_ascii=False, indent=2))
+        return
+    from evidencepack import terminal
+
+    terminal.print_audit(report)
+    for path in (csv_file, html_file):
+        if path is not None:
+            click.echo(f"wrote {path}")
+
+
 def main() -> None:
     cli(prog_name="evidencepack")
 

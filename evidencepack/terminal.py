@@ -148,3 +148,58 @@ def print_queue(rows, lang: str) -> None:
         table.add_row(r.case_id, r.dispute_type, score, f"{r.next_deadline or ''} {at}".strip(),
                       left, r.first_missing or "")
     console().print(table)
+
+
+def print_audit(audit) -> None:
+    """`audit`: one row per case with every item's mark and every deadline, then the
+    items that fail most across the team."""
+    from evidencepack.deadlines import NAMES
+
+    zh = audit.lang == "zh"
+    out = console()
+    table = Table(show_header=True, header_style="bold")
+    heads = [("案件", "Case"), ("类型", "Type"), ("完整度", "Score"), ("证据项", "Items")]
+    heads += [NAMES[name] for name in NAMES]
+    heads += [("首个缺失项", "First missing")]
+    for index, (zh_title, en_title) in enumerate(heads):
+        # Case ids and type ids are what a lead searches for: never cut them.
+        # Chinese has no spaces to wrap at: fold it rather than cut it off.
+        table.add_column(zh_title if zh else en_title, no_wrap=index < 2, overflow="fold")
+    marks = {**MARKS, "covered": ("·", "dim")}
+    for r in audit.rows:
+        if r.error:
+            table.add_row(Text(Path(r.case_dir).name, style="red"), "", "",
+                          Text("error", style="bold red"), "", "", "",
+                          Text(r.error, style="red"))
+            continue
+        items = Text()
+        for item in r.items:
+            mark, style = marks[item.cell]
+            items.append(mark, style=style)
+        cells = []
+        by_name = {d.name: d for d in r.deadlines}
+        for name in NAMES:
+            d = by_name.get(name)
+            if d is None or d.at is None:
+                cells.append(Text("—", style="dim"))
+                continue
+            left = _hours(d.hours_left, zh) if d.status != "passed" else d.status
+            cells.append(Text(f"{d.at:%m-%d %H:%M}\n{left}", style=URGENCY_STYLE[d.status]))
+        score = Text(f"{r.score:.0%}", style="green" if r.complete else "red")
+        table.add_row(r.case_id, r.dispute_type, score, items, *cells, r.first_missing or "")
+    out.print(table)
+    out.print(Text("✓ 已满足  ⚠ 较弱  ✗ 缺失  · 同组已满足" if zh else
+                   "✓ met  ⚠ weak  ✗ missing  · covered by its group", style="dim"))
+    if not audit.summary:
+        return
+    summary = Table(title="最常缺失的证据项" if zh else "Checklist items that fail most",
+                    show_header=True, header_style="bold", title_justify="left")
+    for zh_title, en_title, justify in (("证据项", "Item", "left"), ("类型", "Type", "left"),
+                                        ("缺失", "Missing", "right"), ("较弱", "Weak", "right"),
+                                        ("案件数", "Cases", "right")):
+        summary.add_column(zh_title if zh else en_title, justify=justify, overflow="fold")
+    for s in audit.summary[:10]:
+        summary.add_row(f"{s.title} ({s.item_id})", s.dispute_type,
+                        Text(str(s.missing), style="red" if s.missing else ""),
+                        Text(str(s.weak), style="yellow" if s.weak else ""), str(s.cases))
+    out.print(summary)

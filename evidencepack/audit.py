@@ -1,0 +1,406 @@
+"""The team lead's audit: every case under a root, item by item.
+
+Where `queue` answers "what do I do next", `audit` answers "where does the team
+stand": each case's dispute type, completeness, every checklist item's status,
+every deadline with its urgency and the first missing item, plus a summary of
+which checklist items fail most across the team. Broken cases are error rows.
+
+Outputs (all built from one :class:`Audit` model):
+
+* ``audit_json`` — the ``--json`` schema ``evidencepack.audit/1``.
+* ``write_csv`` — one row per case, *wide* format: fixed columns, then one
+  column per deadline (``deadline.<name>.at`` / ``.status`` / ``.hours_left``),
+  then one column per checklist item named ``<dispute_type>.<item_id>`` for the
+  dispute types present. A cell is ``met``, ``weak``, ``missing`` or ``covered``
+  (missing, but another member of its group is met), empty for other types.
+  UTF-8 with a BOM so Excel shows Chinese; text cells that a spreadsheet would
+  run as a formula (``= + - @``) get a leading ``'``.
+* ``render_html`` — one self-contained HTML dashboard (no network, no external
+  assets): the data is embedded as JSON and drawn with ``textContent``.
+
+Item-summary counts: *missing* is an item whose status is missing and that no
+other member of its group covers (recommended items count too, their level is
+shown); *weak* is status weak.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from evidencepack.checklist import load_checklists
+from evidencepack.deadlines import NAMES as DEADLINE_NAMES
+from evidencepack.errors import EvidencePackError, InputError
+from evidencepack.pipeline import Analysis, Options, analyse
+from evidencepack.profiles import load_profiles
+from evidencepack.queue import case_dirs
+
+SCHEMA = "evidencepack.audit/1"
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATE = "audit.html.j2"
+URGENCY_RANK = {"overdue": 0, "due_24h": 1, "due_72h": 2, "ok": 3, "passed": 4, "unknown": 5}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class AuditItem(BaseModel):
+    id: str
+    title: str
+    level: str
+    group: str | None = None
+    status: str  # met / weak / missing, as `check --json`
+    group_met: bool | None = None
+    reasons: list[str] = Field(default_factory=list)
+
+    @property
+    def cell(self) -> str:
+        """The status a report shows: a missing member of a met group is 'covered'."""
+        return "covered" if self.status == "missing" and self.group_met else self.status
+
+
+class AuditDeadline(BaseModel):
+    name: str
+    label: str
+    at: AwareDatetime | None = None
+    status: str
+    hours_left: float | None = None
+    assumed: bool = False
+
+
+class AuditRow(BaseModel):
+    case_dir: str
+    case_id: str | None = None
+    platform: str | None = None
+    dispute_type: str | None = None
+    dispute_type_name: str | None = None
+    complete: bool | None = None
+    score: float | None = None
+    satisfied_units: int | None = None
+    required_units: int | None = None
+    items: list[AuditItem] = Field(default_factory=list)
+    deadlines: list[AuditDeadline] = Field(default_factory=list)
+    next_deadline: str | None = None  # the most urgent pending deadline's name
+    next_deadline_at: AwareDatetime | None = None
+    status: str = "unknown"  # its urgency, or "error"
+    hours_left: float | None = None
+    first_missing_id: str | None = None
+    first_missing: str | None = None
+    error: str | None = None
+
+
+class ItemSummary(BaseModel):
+    dispute_type: str
+    item_id: str
+    title: str
+    level: str
+    cases: int = 0  # cases of this dispute type that have this item
+    missing: int = 0
+    weak: int = 0
+
+
+class Audit(BaseModel):
+    root: str
+    now: AwareDatetime
+    lang: str
+    rows: list[AuditRow]
+    summary: list[ItemSummary]
+    type_names: dict[str, str]  # dispute type id -> name in `lang`
+
+
+# --- building -----------------------------------------------------------------
+
+def _row(folder: Path, a: Analysis) -> AuditRow:
+    r = a.report
+    deadlines = [AuditDeadline(name=d.name, label=d.label, at=d.at, status=d.status,
+                               hours_left=d.hours_left, assumed=d.assumed)
+                 for d in a.deadlines]
+    pending = [d for d in deadlines if d.at is not None and d.status != "passed"]
+    pending.sort(key=lambda d: (URGENCY_RANK[d.status], d.at))
+    first = pending[0] if pending else None
+    missing = r.missing
+    return AuditRow(
+        case_dir=str(folder), case_id=a.case.case_id, platform=a.case.platform,
+        dispute_type=r.dispute_type, dispute_type_name=r.name, complete=r.complete,
+        score=r.score, satisfied_units=r.satisfied_units, required_units=r.required_units,
+        items=[AuditItem(id=i.id, title=i.title, level=i.level, group=i.group,
+                         status=i.status, group_met=i.group_met, reasons=i.reasons)
+               for i in r.items],
+        deadlines=deadlines,
+        next_deadline=first.name if first else None,
+        next_deadline_at=first.at if first else None,
+        status=first.status if first else "unknown",
+        hours_left=first.hours_left if first else None,
+        first_missing_id=missing[0].id if missing else None,
+        first_missing=missing[0].title if missing else None)
+
+
+def _sort_key(row: AuditRow):
+    # Errors first (someone must fix them), then overdue, then by time left.
+    return (row.error is None, URGENCY_RANK.get(row.status, 9),
+            row.hours_left if row.hours_left is not None else float("inf"), row.case_dir)
+
+
+def summarise(rows: list[AuditRow]) -> list[ItemSummary]:
+    """Which checklist items fail most across the cases: most missing, then most weak."""
+    table: dict[tuple[str, str], ItemSummary] = {}
+    for row in rows:
+        if row.error or row.dispute_type is None:
+            continue
+        for item in row.items:
+            key = (row.dispute_type, item.id)
+            entry = table.setdefault(key, ItemSummary(
+                dispute_type=row.dispute_type, item_id=item.id, title=item.title,
+                level=item.level))
+            entry.cases += 1
+            if item.cell == "missing":
+                entry.missing += 1
+            elif item.cell == "weak":
+                entry.weak += 1
+    failing = [s for s in table.values() if s.missing or s.weak]
+    failing.sort(key=lambda s: (-s.missing, -s.weak, s.dispute_type, s.item_id))
+    return failing
+
+
+def build_audit(root: Path, options: Options) -> Audit:
+    folders = case_dirs(root)
+    checklists = None if options.checklist_dirs else load_checklists()
+    profiles = load_profiles()
+    lang = options.lang or "zh"
+    rows: list[AuditRow] = []
+    names: dict[str, str] = {}
+    for folder in folders:
+        try:
+            a = analyse(folder, options, checklists=checklists, profiles=profiles)
+        except EvidencePackError as exc:
+            rows.append(AuditRow(case_dir=str(folder), error=str(exc), status="error"))
+            continue
+        rows.append(_row(folder, a))
+        names.setdefault(a.report.dispute_type,
+                         a.report.name_zh if lang == "zh" else a.report.name_en)
+    rows.sort(key=_sort_key)
+    now = options.now or datetime.now().astimezone()
+    return Audit(root=str(root), now=now, lang=lang, rows=rows, summary=summarise(rows),
+                 type_names=dict(sorted(names.items())))
+
+
+# --- JSON ------------------------------------------------------------------------
+
+def audit_json(audit: Audit) -> dict[str, Any]:
+    """The documented `audit --json` schema (``evidencepack.audit/1``)."""
+    rows = audit.rows
+    return {
+        "schema": SCHEMA,
+        "root": audit.root,
+        "now": audit.now.isoformat(),
+        "totals": {
+            "cases": len(rows),
+            "complete": sum(1 for r in rows if r.complete),
+            "incomplete": sum(1 for r in rows if r.complete is False),
+            "errors": sum(1 for r in rows if r.error),
+            **{s: sum(1 for r in rows if r.status == s)
+               for s in ("overdue", "due_24h", "due_72h")},
+        },
+        "cases": [r.model_dump(mode="json") for r in rows],
+        "item_summary": [s.model_dump(mode="json") for s in audit.summary],
+    }
+
+
+# --- CSV -------------------------------------------------------------------------
+
+CSV_FIXED = ["case_dir", "case_id", "platform", "dispute_type", "complete", "score",
+             "next_deadline", "next_deadline_at", "status", "hours_left",
+             "first_missing_id", "first_missing", "error"]
+
+
+def _safe_cell(value: Any) -> Any:
+    """Text a spreadsheet would evaluate (=HYPERLINK(...), +cmd, @SUM) gets a leading '."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _item_columns(audit: Audit) -> list[str]:
+    seen: dict[str, None] = {}
+    for row in sorted((r for r in audit.rows if r.dispute_type),
+                      key=lambda r: r.dispute_type or ""):
+        for item in row.items:
+            seen.setdefault(f"{row.dispute_type}.{item.id}")
+    return list(seen)
+
+
+def csv_text(audit: Audit) -> str:
+    deadline_cols = [f"deadline.{name}.{part}" for name in DEADLINE_NAMES
+                     for part in ("at", "status", "hours_left")]
+    item_cols = _item_columns(audit)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_FIXED + deadline_cols + item_cols,
+                            lineterminator="\r\n")
+    writer.writeheader()
+    for row in audit.rows:
+        record: dict[str, Any] = {
+            "case_dir": row.case_dir, "case_id": row.case_id, "platform": row.platform,
+            "dispute_type": row.dispute_type,
+            "complete": "" if row.complete is None else str(row.complete).lower(),
+            "score": "" if row.score is None else f"{row.score:.3f}",
+            "next_deadline": row.next_deadline,
+            "next_deadline_at": row.next_deadline_at.isoformat() if row.next_deadline_at else "",
+            "status": row.status, "hours_left": row.hours_left,
+            "first_missing_id": row.first_missing_id, "first_missing": row.first_missing,
+            "error": row.error,
+        }
+        for d in row.deadlines:
+            record[f"deadline.{d.name}.at"] = d.at.isoformat() if d.at else ""
+            record[f"deadline.{d.name}.status"] = d.status
+            record[f"deadline.{d.name}.hours_left"] = d.hours_left
+        for item in row.items:
+            record[f"{row.dispute_type}.{item.id}"] = item.cell
+        writer.writerow({k: _safe_cell(v) if v is not None else ""
+                         for k, v in record.items()})
+    return out.getvalue()
+
+
+def write_csv(audit: Audit, path: Path) -> None:
+    # utf-8-sig: the BOM is what makes Excel read the file as UTF-8, not GBK.
+    write_atomic(path, csv_text(audit).encode("utf-8-sig"))
+
+
+# --- HTML ------------------------------------------------------------------------
+
+_LABELS = {
+    "zh": {
+        "title": "证据审计", "cases": "案件", "complete": "完整", "incomplete": "不完整",
+        "errors": "出错", "overdue": "已逾期", "due_24h": "24 小时内", "due_72h": "72 小时内",
+        "ok": "充裕", "unknown": "未知", "passed": "已过", "error": "出错",
+        "generated": "统计时间", "root": "案件目录",
+        "case": "案件", "type": "类型", "score": "完整度", "checklist": "证据项",
+        "next_deadline": "下一时限", "deadlines": "全部时限", "first_missing": "首个缺失项",
+        "all_types": "全部类型", "all_status": "全部时限状态", "all_complete": "全部完整度",
+        "filter_type": "类型", "filter_status": "时限状态", "filter_complete": "完整度",
+        "met": "已满足", "weak": "较弱", "missing": "缺失", "covered": "同组已满足",
+        "summary": "最常缺失的证据项", "summary_note":
+            "缺失 = 该项缺失且同组没有其他项满足；较弱 = 有证据但可能被裁判打折扣。",
+        "item": "证据项", "count_missing": "缺失", "count_weak": "较弱", "of_cases": "案件数",
+        "level": "要求", "shown": "显示", "none": "没有符合条件的案件",
+        "no_failures": "所有证据项均已满足", "left": "剩余", "assumed": "推定",
+    },
+    "en": {
+        "title": "Evidence audit", "cases": "Cases", "complete": "Complete",
+        "incomplete": "Incomplete", "errors": "Errors", "overdue": "Overdue",
+        "due_24h": "Due within 24 h", "due_72h": "Due within 72 h", "ok": "OK",
+        "unknown": "Unknown", "passed": "Passed", "error": "Error",
+        "generated": "As of", "root": "Cases root",
+        "case": "Case", "type": "Type", "score": "Completeness", "checklist": "Checklist",
+        "next_deadline": "Next deadline", "deadlines": "All deadlines",
+        "first_missing": "First missing",
+        "all_types": "All dispute types", "all_status": "Any deadline status",
+        "all_complete": "Complete or not",
+        "filter_type": "Dispute type", "filter_status": "Deadline", "filter_complete": "Checklist",
+        "met": "met", "weak": "weak", "missing": "missing", "covered": "covered by its group",
+        "summary": "Checklist items that fail most", "summary_note":
+            "Missing = the item is missing and no other member of its group covers it; "
+            "weak = present, but an arbitrator could discount it.",
+        "item": "Item", "count_missing": "Missing", "count_weak": "Weak", "of_cases": "Cases",
+        "level": "Level", "shown": "shown", "none": "No case matches the filters",
+        "no_failures": "Every checklist item is met", "left": "left", "assumed": "assumed",
+    },
+}
+
+
+def _left_text(hours: float | None, zh: bool) -> str:
+    if hours is None:
+        return ""
+    if hours < 0:
+        return ("逾期 " if zh else "overdue ") + _left_text(-hours, zh)
+    if hours >= 48:
+        return f"{hours / 24:.1f} 天" if zh else f"{hours / 24:.1f} d"
+    return f"{hours:.0f} 小时" if zh else f"{hours:.0f} h"
+
+
+def _at_text(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M %Z").strip() if at else ""
+
+
+def html_data(audit: Audit) -> dict[str, Any]:
+    """What the page's script draws: plain values, times already formatted in each
+    case's zone (a browser would show its own zone)."""
+    zh = audit.lang == "zh"
+    cases = []
+    for row in audit.rows:
+        data = row.model_dump(mode="json")
+        data["name"] = Path(row.case_dir).name
+        data["next_deadline_text"] = _at_text(row.next_deadline_at)
+        data["next_deadline_label"] = next(
+            (d.label for d in row.deadlines if d.name == row.next_deadline), "")
+        data["left_text"] = _left_text(row.hours_left, zh)
+        for d, out in zip(row.deadlines, data["deadlines"]):
+            out["at_text"] = _at_text(d.at)
+            out["left_text"] = _left_text(d.hours_left, zh)
+        for item, out in zip(row.items, data["items"]):
+            out["cell"] = item.cell
+        cases.append(data)
+    return {"schema": SCHEMA, "lang": audit.lang, "now": audit.now.isoformat(),
+            "types": audit.type_names, "cases": cases,
+            "summary": [s.model_dump(mode="json") for s in audit.summary]}
+
+
+def script_json(data: Any) -> str:
+    """JSON safe inside <script type="application/json">: no '<', '>' or '&' survive
+    literally, so case text cannot close the element or open a comment."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def html_text(audit: Audit) -> str:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+    from markupsafe import Markup
+
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                      undefined=StrictUndefined)
+    totals = audit_json(audit)["totals"]
+    return env.get_template(TEMPLATE).render(
+        L=_LABELS[audit.lang], lang=audit.lang, root=audit.root,
+        now=audit.now.strftime("%Y-%m-%d %H:%M %Z").strip(), totals=totals,
+        data_json=Markup(script_json(html_data(audit))),
+        labels_json=Markup(script_json(_LABELS[audit.lang])))
+
+
+def write_html(audit: Audit, path: Path) -> None:
+    write_atomic(path, html_text(audit).encode("utf-8"))
+
+
+# --- files -----------------------------------------------------------------------
+
+def check_output(path: Path, audit: Audit) -> None:
+    """Reports go beside the cases, never into one: evidence folders are read-only to us."""
+    from evidencepack.evidence import inside
+
+    for row in audit.rows:
+        if inside(Path(row.case_dir), path):
+            raise InputError("the report would be written inside a case folder, which holds "
+                             "evidence and is never written to", path=path,
+                             remedy="choose a path outside the case folders")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside ``path`` and rename: never a half-written report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
