@@ -187,3 +187,19 @@ def test_toc_page_numbers_match_real_pages(built):
     assert match, toc
     page = int(match.group(1))
     assert "事件时间线" in texts[page - 1]
+
+
+def test_redact_masks_phone_numbers_everywhere_the_pack_shows_them(tmp_path):
+    from tests.conftest import CHAT
+
+    chat = CHAT + "2024-03-12 10:25:00 小王爱购物\n我的电话13812345678，地址浙江省杭州市西湖区文三路90号5幢\n"
+    case = make_case(tmp_path / "cases", chat=chat)
+    plain, masked = tmp_path / "plain.pdf", tmp_path / "masked.pdf"
+    assert run("build", case, "-o", plain).exit_code == 0
+    assert run("build", case, "-o", masked, "--redact").exit_code == 0
+    assert "13812345678" in "".join(pdf_text(plain))
+    text = "".join(pdf_text(masked))
+    assert "13812345678" not in text and "138****5678" in text
+    assert "文三路90号" not in text
+    manifest = json.loads(masked.with_suffix(".manifest.json").read_text(encoding="utf-8"))
+    assert manifest["redacted"] is True
