@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
@@ -167,6 +169,19 @@ def parse_case(data: dict, *, path: Path | str) -> Case:
 
 
 def load_case(case_dir: Path) -> Case:
+    return read_case(case_dir).case
+
+
+class LoadedCase(NamedTuple):
+    case: Case
+    filled: dict[str, str]  # dotted key -> value taken from the defaults
+    differs: list[tuple[str, str, str]]  # (dotted key, default, case.toml's value)
+
+
+def read_case(case_dir: Path, defaults: Mapping[str, str] | None = None) -> LoadedCase:
+    """Load case.toml; ``defaults`` (dotted keys such as ``buyer.nick``, values as text)
+    fill the facts it lacks or leaves empty. Where both hold a value case.toml wins and
+    the pair is listed in ``differs`` when they disagree. The file is never written."""
     if not case_dir.exists():
         raise CaseFileError("case folder does not exist", path=case_dir)
     if not case_dir.is_dir():
@@ -176,7 +191,48 @@ def load_case(case_dir: Path) -> Case:
     if not path.is_file():
         raise CaseFileError("case.toml is missing", path=path,
                             remedy="create one with `evidencepack init`")
-    return parse_case(load_toml(path, error=CaseFileError), path=path)
+    data = load_toml(path, error=CaseFileError)
+    if not defaults:
+        return LoadedCase(parse_case(data, path=path), {}, [])
+    merged = copy.deepcopy(data)
+    filled: dict[str, str] = {}
+    for key, value in defaults.items():
+        *parents, leaf = key.split(".")
+        table = merged
+        for name in parents:
+            table = table.setdefault(name, {})
+            if not isinstance(table, dict):
+                break
+        else:
+            if table.get(leaf) in (None, ""):
+                table[leaf] = value
+                filled[key] = value
+    case = parse_case(merged, path=path)
+    differs = [(key, value, _text(_dotted(case, key))) for key, value in defaults.items()
+               if key not in filled and not _same(_dotted(case, key), value, case.tz)]
+    return LoadedCase(case, filled, differs)
+
+
+def _dotted(obj: Any, key: str) -> Any:
+    for name in key.split("."):
+        obj = getattr(obj, name, None)
+    return obj
+
+
+def _text(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _same(have: Any, given: str, tz: ZoneInfo) -> bool:
+    try:
+        if isinstance(have, datetime):
+            at = datetime.fromisoformat(given)
+            return have == (at if at.tzinfo else at.replace(tzinfo=tz))
+        if isinstance(have, Decimal):
+            return have == Decimal(given)
+    except (ValueError, ArithmeticError):
+        return False
+    return str(have).strip() == str(given).strip()
 
 
 SKELETON = '''\

@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from evidencepack import chat as chat_mod
 from evidencepack import tracking as tracking_mod
-from evidencepack.case import TIME_FIELDS, Case, load_case
+from evidencepack.case import TIME_FIELDS, Case, read_case
 from evidencepack.checklist import CheckContext, CheckReport, evaluate, load_checklists
 from evidencepack.deadlines import Deadline, compute
 from evidencepack.errors import CaseFileError, InputError
@@ -56,6 +56,8 @@ class Analysis(BaseModel):
     report: CheckReport
     deadlines: list[Deadline]
     warnings: list[Warning_]
+    # Facts case.toml lacked, filled from `defaults` (batch: the refund export).
+    filled: dict[str, str] = Field(default_factory=dict)
 
     def facts(self) -> dict[str, Any]:
         """The derived facts scripts read (`check --json` -> facts)."""
@@ -147,9 +149,11 @@ def _event_times(case: Case, facts: TrackingFacts, tracking: TrackingTimeline,
 
 
 def analyse(case_dir: Path, options: Options | None = None, *,
-            checklists: dict | None = None, profiles: dict[str, Profile] | None = None) -> Analysis:
+            checklists: dict | None = None, profiles: dict[str, Profile] | None = None,
+            defaults: dict[str, str] | None = None) -> Analysis:
+    """``defaults`` (dotted case keys -> text) fill facts case.toml lacks; case.toml wins."""
     options = options or Options()
-    case = load_case(case_dir)
+    case, filled, differs = read_case(case_dir, defaults)
     case_file = case_dir / "case.toml"
     profiles = profiles if profiles is not None else load_profiles()
     if case.platform not in profiles:
@@ -180,7 +184,16 @@ def analyse(case_dir: Path, options: Options | None = None, *,
     warnings = [*warnings, *chat.warnings, *tracking.warnings]
     for item in evidence:
         warnings.extend(Warning_(path=item.path, message=p) for p in item.problems)
+    for key, given, kept in differs:
+        warnings.append(Warning_(path="case.toml", message=f"{key} is {kept} here but {given} "
+                                 "in the refund export; the pack uses case.toml"))
+    if filled:
+        warnings.append(Warning_(path="case.toml", message="not in case.toml, taken from the "
+                                 "refund export: " + ", ".join(sorted(filled))))
     times = _event_times(case, facts, tracking, warnings)
+    for name in filled:
+        if name in times:
+            times[name].source = "refund export"
     ctx = CheckContext(
         events={name: fact.value for name, fact in times.items()},
         fields={"item_title": case.item.title, "statement": case.statement,
@@ -191,7 +204,7 @@ def analyse(case_dir: Path, options: Options | None = None, *,
                     evidence=evidence, chat=chat, tracking=tracking, tracking_facts=facts,
                     chat_counts=chat_mod.chat_facts(chat.messages), times=times,
                     report=report, deadlines=compute(case, profile, now, lang),
-                    warnings=warnings)
+                    warnings=warnings, filled=filled)
 
 
 def check_json(analysis: Analysis) -> dict[str, Any]:

@@ -458,12 +458,19 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def options_key(opts: RenderOptions, analysis: Analysis, redact: bool) -> str:
-    """The options that change a pack's content (for the resumable batch's digest)."""
-    return json.dumps({"lang": analysis.lang, "redact": redact,
-                       "generated_at": opts.generated_at.isoformat(),
-                       "max_size": opts.max_size, "attach": opts.attach_originals,
-                       "templates": str(opts.templates) if opts.templates else None},
-                      sort_keys=True)
+    """The options that change a pack's content (for the resumable batch's digest).
+
+    ``generated_at`` is deliberately left out: it is a stamp of when, not an input,
+    and it is recorded in the manifest on its own. With it in, a batch that stamps
+    "now" would never find a pack up to date. Facts filled from a refund export
+    (``analysis.filled``) are inputs that case.toml's hash does not cover, so they are in.
+    """
+    key = {"lang": analysis.lang, "redact": redact,
+           "max_size": opts.max_size, "attach": opts.attach_originals,
+           "templates": str(opts.templates) if opts.templates else None}
+    if analysis.filled:
+        key["filled"] = analysis.filled
+    return json.dumps(key, sort_keys=True, ensure_ascii=False)
 
 
 def render_pdf(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
@@ -485,6 +492,8 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
         "timezone": analysis.case.timezone, "input_digest": digest, "inputs": inputs,
         "checklist": {"complete": analysis.report.complete, "score": analysis.report.score},
     }
+    if analysis.filled:
+        manifest["filled_from_export"] = analysis.filled
     context = build_context(analysis, prepared, opts, L, digest, redact)
     html = _environment(dirs).get_template("pack.html.j2").render(**context)
     fetcher = CaseFetcher(prepared.urls)
