@@ -150,27 +150,42 @@ def print_queue(rows, lang: str) -> None:
     console().print(table)
 
 
+def _flat(text: str | None) -> str:
+    """Case text on one terminal line: control and line-separator characters become spaces."""
+    import unicodedata
+
+    return "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
+                   for c in text or "")
+
+
+_AUDIT_DEADLINES = {"respond_by": ("处理截止", "Respond by"),
+                    "intervention_possible_at": ("可介入", "Intervene"),
+                    "evidence_due": ("举证截止", "Evidence")}
+
+
 def print_audit(audit) -> None:
     """`audit`: one row per case with every item's mark and every deadline, then the
-    items that fail most across the team."""
-    from evidencepack.deadlines import NAMES
-
+    items that fail most across the team. Broken cases are rows, their errors below."""
     zh = audit.lang == "zh"
     out = console()
     table = Table(show_header=True, header_style="bold")
-    heads = [("案件", "Case"), ("类型", "Type"), ("完整度", "Score"), ("证据项", "Items")]
-    heads += [NAMES[name] for name in NAMES]
-    heads += [("首个缺失项", "First missing")]
-    for index, (zh_title, en_title) in enumerate(heads):
-        # Case ids and type ids are what a lead searches for: never cut them.
-        # Chinese has no spaces to wrap at: fold it rather than cut it off.
-        table.add_column(zh_title if zh else en_title, no_wrap=index < 2, overflow="fold")
+    # Ids, marks and times are what a lead scans: never wrapped. Chinese titles
+    # (no spaces to wrap at) fold rather than being cut off with an ellipsis.
+    table.add_column("案件" if zh else "Case", no_wrap=True)
+    table.add_column("类型" if zh else "Type", no_wrap=True)  # ids of at most 18
+    table.add_column("完整度" if zh else "Score", no_wrap=True)
+    table.add_column("证据项" if zh else "Items", no_wrap=True)
+    for zh_title, en_title in _AUDIT_DEADLINES.values():
+        table.add_column(zh_title if zh else en_title, no_wrap=True)
+    table.add_column("首个缺失项" if zh else "First missing", overflow="fold")
     marks = {**MARKS, "covered": ("·", "dim")}
+    errors = []
     for r in audit.rows:
+        name = _flat(Path(r.case_dir).name)
         if r.error:
-            table.add_row(Text(Path(r.case_dir).name, style="red"), "", "",
-                          Text("error", style="bold red"), "", "", "",
-                          Text(r.error, style="red"))
+            errors.append(Text(f"{name}: {_flat(r.error)}", style="red"))
+            table.add_row(Text(name, style="red"), "", "", Text("error", style="bold red"),
+                          "", "", "", Text("↓", style="red"))
             continue
         items = Text()
         for item in r.items:
@@ -178,18 +193,21 @@ def print_audit(audit) -> None:
             items.append(mark, style=style)
         cells = []
         by_name = {d.name: d for d in r.deadlines}
-        for name in NAMES:
-            d = by_name.get(name)
+        for deadline in _AUDIT_DEADLINES:
+            d = by_name.get(deadline)
             if d is None or d.at is None:
                 cells.append(Text("—", style="dim"))
                 continue
             left = _hours(d.hours_left, zh) if d.status != "passed" else d.status
             cells.append(Text(f"{d.at:%m-%d %H:%M}\n{left}", style=URGENCY_STYLE[d.status]))
         score = Text(f"{r.score:.0%}", style="green" if r.complete else "red")
-        table.add_row(r.case_id, r.dispute_type, score, items, *cells, r.first_missing or "")
+        table.add_row(_flat(r.case_id), r.dispute_type, score, items, *cells,
+                      _flat(r.first_missing))
     out.print(table)
     out.print(Text("✓ 已满足  ⚠ 较弱  ✗ 缺失  · 同组已满足" if zh else
                    "✓ met  ⚠ weak  ✗ missing  · covered by its group", style="dim"))
+    for line in errors:
+        out.print(line)
     if not audit.summary:
         return
     summary = Table(title="最常缺失的证据项" if zh else "Checklist items that fail most",
@@ -199,7 +217,7 @@ def print_audit(audit) -> None:
                                         ("案件数", "Cases", "right")):
         summary.add_column(zh_title if zh else en_title, justify=justify, overflow="fold")
     for s in audit.summary[:10]:
-        summary.add_row(f"{s.title} ({s.item_id})", s.dispute_type,
+        summary.add_row(f"{_flat(s.title)} ({s.item_id})", s.dispute_type,
                         Text(str(s.missing), style="red" if s.missing else ""),
                         Text(str(s.weak), style="yellow" if s.weak else ""), str(s.cases))
     out.print(summary)
