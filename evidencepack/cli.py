@@ -331,6 +331,97 @@ def audit(cases_root: Path, lang, now, checklists, as_json, csv_file, html_file)
             click.echo(f"wrote {path}")
 
 
+@cli.command()
+@click.argument("export", type=click.Path(path_type=Path))
+@click.option("--cases-root", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="The folder holding one case folder per case.")
+@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Where OUT/<case id>.pdf and .manifest.json go (never inside --cases-root).")
+@click.option("--mapping", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="A TOML file: [columns] maps another export's headers to our fields, "
+                   "[reasons] adds refund reasons -> dispute types.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: the number of CPUs).")
+@click.option("--force", is_flag=True, help="Rebuild packs that are up to date.")
+@click.option("--shard", metavar="I/N", default=None,
+              help="Build only the rows whose case key hashes to shard I of N (1-based).")
+@click.option("--generated-at", metavar="TIME", default=None,
+              help="Fix every pack's timestamp (default: when the batch started).")
+@lang_option
+@now_option
+@redact_option
+@checklists_option
+@click.option("--report", "report_file", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help="Write the JSON report to this file.")
+@json_option
+def batch(export: Path, cases_root: Path, out: Path, mapping, jobs, force, shard, generated_at,
+          lang, now, redact, checklists, report_file, as_json) -> None:
+    """Build one pack per row of a refund export (CSV or JSON Lines).
+
+    \b
+    Rows name cases by 退款编号/case_id or 订单编号/order_id; each case's folder
+    is found under --cases-root, and the export's values fill facts its case.toml
+    lacks (case.toml wins where both have one). Packs already up to date are
+    skipped. A failing case never stops the others.
+    Exit 0 all built and complete, 1 some incomplete, 3 some failed or bad rows,
+    2 bad usage (unreadable export, unknown columns), 130 interrupted.
+    """
+    from evidencepack.batch import parse_shard, run_batch
+    from evidencepack.errors import InputError
+    from evidencepack.evidence import inside
+    from evidencepack import terminal
+
+    the_shard = parse_shard(shard)
+    options = _options(lang, now, redact, checklists)
+    stamp = _parse_time(generated_at, "--generated-at") or \
+        datetime.now(ZoneInfo(os.environ.get("EVIDENCEPACK_TZ", DEFAULT_TZ))).replace(microsecond=0)
+    if report_file is not None and inside(cases_root, report_file):
+        raise InputError("--report lies inside --cases-root, which is never written to",
+                         path=report_file)
+    progress = terminal.BatchProgress()
+    try:
+        report = run_batch(export, cases_root, out, options=options.model_dump(),
+                           generated_at=stamp, jobs=jobs, force=force, shard=the_shard,
+                           mapping=mapping, progress=progress)
+    finally:
+        progress.close()
+    data = json.dumps(report.to_json(), ensure_ascii=False, indent=2)
+    if report_file is not None:
+        report_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = report_file.with_name(f".{report_file.name}.part")
+        tmp.write_text(data + "\n", encoding="utf-8")
+        os.replace(tmp, report_file)
+    if as_json:
+        click.echo(data)
+    else:
+        terminal.print_batch(report)
+        if report_file is not None:
+            click.echo(f"report {report_file}")
+    sys.exit(report.exit_code)
+
+
+@cli.command()
+@click.argument("pdf", type=click.Path(path_type=Path))
+@click.option("--case", "case_dir", type=click.Path(path_type=Path), default=None,
+              help="The case folder: list files changed, missing or added since the build.")
+@json_option
+def verify(pdf: Path, case_dir, as_json) -> None:
+    """Check a pack against its manifest and, with --case, against the case's files.
+
+    Exit 0 when everything matches, 1 on any mismatch, 2 when PDF is not a
+    pack (not a PDF, no embedded manifest).
+    """
+    from evidencepack.verify import verify_pack
+    from evidencepack import terminal
+
+    report = verify_pack(pdf, case_dir)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        terminal.print_verify(report)
+    sys.exit(ExitCode.OK if report.ok else ExitCode.INCOMPLETE)
+
+
 def main() -> None:
     cli(prog_name="evidencepack")
 

@@ -58,6 +58,7 @@ class Analysis(BaseModel):
     warnings: list[Warning_]
     # Facts case.toml lacked, filled from `defaults` (batch: the refund export).
     filled: dict[str, str] = Field(default_factory=dict)
+    differs: list[tuple[str, str, str]] = Field(default_factory=list)  # key, default, kept
 
     def facts(self) -> dict[str, Any]:
         """The derived facts scripts read (`check --json` -> facts)."""
@@ -204,7 +205,8 @@ def analyse(case_dir: Path, options: Options | None = None, *,
                     evidence=evidence, chat=chat, tracking=tracking, tracking_facts=facts,
                     chat_counts=chat_mod.chat_facts(chat.messages), times=times,
                     report=report, deadlines=compute(case, profile, now, lang),
-                    warnings=warnings, filled=filled)
+                    warnings=warnings, filled=filled,
+                    differs=differs)
 
 
 def check_json(analysis: Analysis) -> dict[str, Any]:

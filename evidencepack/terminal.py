@@ -221,3 +221,107 @@ def print_audit(audit) -> None:
                         Text(str(s.missing), style="red" if s.missing else ""),
                         Text(str(s.weak), style="yellow" if s.weak else ""), str(s.cases))
     out.print(summary)
+
+
+# --- batch and verify -------------------------------------------------------------------
+
+_BATCH_STYLE = {"built": "green", "incomplete": "yellow", "skipped": "dim", "failed": "bold red",
+                "error": "red"}
+
+
+class BatchProgress:
+    """Batch progress on stderr: a rich bar on a terminal, else one plain line per case."""
+
+    def __init__(self, bar: bool | None = None):
+        import sys
+
+        self.bar = sys.stderr.isatty() if bar is None else bar
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+        self.total = self.done = 0
+        self._progress = None
+        self._task = None
+
+    def start(self, total: int) -> None:
+        self.total = total
+        if self.bar and total:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeElapsedColumn, TimeRemainingColumn)
+
+            self._progress = Progress(TextColumn("[bold]batch"), BarColumn(),
+                                      MofNCompleteColumn(), TimeElapsedColumn(),
+                                      TimeRemainingColumn(), TextColumn("{task.description}"),
+                                      console=self.err, transient=False)
+            self._progress.start()
+            self._task = self._progress.add_task("", total=total)
+
+    def _line(self, row) -> str:
+        width = len(str(self.total))
+        detail = row.reason or ""
+        if row.status in ("built", "incomplete", "skipped") and row.pages:
+            detail = f"{row.pages} pages" + (f", {row.seconds:.1f} s" if row.seconds else "") + \
+                (f"; {row.reason}" if row.reason else "")
+        name = _flat(row.case_id or f"row {row.row}")
+        return f"[{self.done:>{width}}/{self.total}] {name} {row.status}" + \
+            (f": {_flat(detail)}" if detail else "")
+
+    def result(self, row) -> None:
+        self.done += 1
+        line = self._line(row)
+        if self._progress is not None:
+            if row.status in ("failed", "error", "incomplete"):
+                self._progress.console.print(Text(line, style=_BATCH_STYLE[row.status]))
+            self._progress.update(self._task, advance=1, description=_flat(row.case_id or ""))
+        else:
+            self.err.print(Text(line), crop=False, overflow="ignore")
+
+    def interrupted(self, running: int) -> None:
+        self.close()
+        if running:
+            self.err.print(f"interrupted: letting {running} pack(s) being written finish…")
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+def print_batch(report) -> None:
+    """The end-of-run summary: every row that needs a look, then the counts."""
+    out = console()
+    attention = [r for r in report.rows if r.status in ("incomplete", "failed", "error")
+                 or r.notes and r.status != "skipped"]
+    if attention:
+        table = Table(show_header=True, header_style="bold")
+        for title in ("Row", "Case", "Status", "Reason / notes"):
+            table.add_column(title, overflow="fold")
+        for r in attention:
+            text = "; ".join(filter(None, [r.reason, *r.notes]))
+            table.add_row(str(r.row), _flat(r.case_id), Text(r.status, style=_BATCH_STYLE[r.status]),
+                          _flat(text))
+        out.print(table)
+    s = report.summary
+    shard = f" (shard {report.shard}; {s['other_shards']} row(s) in other shards)" \
+        if report.shard else ""
+    out.print(Text(f"{s['rows']} rows{shard}: {s['built']} built, {s['incomplete']} incomplete, "
+                   f"{s['skipped']} skipped, {s['failed']} failed, {s['error']} error rows "
+                   f"in {report.seconds:.1f} s (-j {report.jobs})", style="bold"))
+    out.print(f"packs in {report.out}")
+
+
+def print_verify(report) -> None:
+    out = console()
+    title = f"{report.pdf}: " + ("OK" if report.ok else "MISMATCH")
+    out.print(Text(title, style="bold green" if report.ok else "bold red"))
+    if report.case_id:
+        out.print(f"case {_flat(report.case_id)}, generated {report.generated_at}, "
+                  f"input digest {report.input_digest}")
+    out.print(f"pdf sha256 {report.pdf_sha256}" +
+              (f" (checked against {report.manifest_file})" if report.manifest_file else ""))
+    if report.case_dir:
+        out.print(f"case folder {report.case_dir}: {report.checked_files} recorded file(s) "
+                  f"checked, {len(report.changed)} changed, {len(report.missing)} missing, "
+                  f"{len(report.added)} added")
+    for problem in report.problems:
+        out.print(Text(_flat(problem), style="red"))
+    for note in report.notes:
+        out.print(Text("note: " + _flat(note), style="dim"))
