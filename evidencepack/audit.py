@@ -341,7 +341,9 @@ def html_data(audit: Audit) -> dict[str, Any]:
         data["left_text"] = _left_text(row.hours_left, zh)
         for d, out in zip(row.deadlines, data["deadlines"]):
             out["at_text"] = _at_text(d.at)
-            out["left_text"] = _left_text(d.hours_left, zh)
+            # "May intervene from" once past has started, not been missed.
+            out["left_text"] = (_LABELS[audit.lang]["passed"] if d.status == "passed"
+                                else _left_text(d.hours_left, zh))
         for item, out in zip(row.items, data["items"]):
             out["cell"] = item.cell
         cases.append(data)

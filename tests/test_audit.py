@@ -275,6 +275,9 @@ def test_browser_sorts_by_deadline_and_completeness(report, tmp_path):
     hours = [float(r["data-hours"]) for r in page.cases[1:]]
     assert hours == sorted(hours)
     assert [r["data-status"] for r in page.cases[1:3]] == ["overdue", "due_24h"]
+    # Colour classes for overdue / within 24 h / within 72 h.
+    assert [r["class"].split()[-1] for r in page.cases[1:5]] == [
+        "st-overdue", "st-due_24h", "st-due_72h", "st-due_72h"]
 
     page = dom(out / "audit.html", tmp_path, "sort=deadline&dir=desc")
     assert [r["data-case"] for r in page.cases][1] == "D-OK"
