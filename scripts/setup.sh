@@ -15,7 +15,7 @@ dev=0
 # than Noto Sans CJK (see README, Performance).
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fontconfig
           fonts-wqy-microhei fonts-dejavu-core)
-[ "$dev" = 1 ] && packages+=(poppler-utils)
+[ "$dev" = 1 ] && packages+=(poppler-utils chromium)
 python=${PYTHON:-python3}
 command -v "$python" >/dev/null 2>&1 || packages+=(python3)
 "$python" -c "import ensurepip, venv" >/dev/null 2>&1 || packages+=(python3-venv)
