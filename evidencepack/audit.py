@@ -37,11 +37,11 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, Field
 
 from evidencepack.checklist import load_checklists
-from evidencepack.deadlines import NAMES as DEADLINE_NAMES
+from evidencepack.deadlines import NAMES as DEADLINE_NAMES, time_left_text
+from evidencepack.case import CASE_FILE
 from evidencepack.errors import EvidencePackError, InputError
 from evidencepack.pipeline import Analysis, Options, analyse
 from evidencepack.profiles import load_profiles
-from evidencepack.queue import case_dirs
 
 SCHEMA = "evidencepack.audit/1"
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -115,6 +115,12 @@ class Audit(BaseModel):
 
 
 # --- building -----------------------------------------------------------------
+
+def case_dirs(root: Path) -> list[Path]:
+    if not root.is_dir():
+        raise InputError("cases root is not a folder", path=root)
+    return sorted(p.parent for p in root.glob(f"*/{CASE_FILE}"))
+
 
 def _row(folder: Path, a: Analysis) -> AuditRow:
     r = a.report
@@ -313,16 +319,6 @@ _LABELS = {
 }
 
 
-def _left_text(hours: float | None, zh: bool) -> str:
-    if hours is None:
-        return ""
-    if hours < 0:
-        return ("逾期 " if zh else "overdue ") + _left_text(-hours, zh)
-    if hours >= 48:
-        return f"{hours / 24:.1f} 天" if zh else f"{hours / 24:.1f} d"
-    return f"{hours:.0f} 小时" if zh else f"{hours:.0f} h"
-
-
 def _at_text(at: datetime | None) -> str:
     return at.strftime("%Y-%m-%d %H:%M %Z").strip() if at else ""
 
@@ -338,12 +334,12 @@ def html_data(audit: Audit) -> dict[str, Any]:
         data["next_deadline_text"] = _at_text(row.next_deadline_at)
         data["next_deadline_label"] = next(
             (d.label for d in row.deadlines if d.name == row.next_deadline), "")
-        data["left_text"] = _left_text(row.hours_left, zh)
+        data["left_text"] = time_left_text(row.hours_left, zh)
         for d, out in zip(row.deadlines, data["deadlines"]):
             out["at_text"] = _at_text(d.at)
             # "May intervene from" once past has started, not been missed.
             out["left_text"] = (_LABELS[audit.lang]["passed"] if d.status == "passed"
-                                else _left_text(d.hours_left, zh))
+                                else time_left_text(d.hours_left, zh))
         for item, out in zip(row.items, data["items"]):
             out["cell"] = item.cell
         cases.append(data)

@@ -275,12 +275,16 @@ def queue(cases_root: Path, lang, now, checklists, as_json) -> None:
     its completeness and first missing item. A broken case shows as an error
     row and does not hide the rest.
     """
-    from evidencepack.queue import build_queue
+    from evidencepack.audit import build_audit
 
-    rows = build_queue(cases_root, _options(lang, now, False, checklists))
+    # The queue is the audit's rows, which are already sorted most urgent first.
+    rows = build_audit(cases_root, _options(lang, now, False, checklists)).rows
     if as_json:
-        click.echo(json.dumps([r.model_dump(mode="json") for r in rows], ensure_ascii=False,
-                              indent=2))
+        keys = {"case_dir", "case_id", "dispute_type", "complete", "score", "next_deadline",
+                "next_deadline_at", "status", "hours_left", "first_missing_id",
+                "first_missing", "error"}
+        click.echo(json.dumps([r.model_dump(mode="json", include=keys) for r in rows],
+                              ensure_ascii=False, indent=2))
         return
     from evidencepack import terminal
 

@@ -98,3 +98,14 @@ def compute(case: Case, profile: Profile, now: datetime, lang: str = "zh") -> li
         add("evidence_due", None, "not yet: the platform has not intervened "
             "(set intervention_at or evidence_due_at in case.toml)")
     return out
+
+
+def time_left_text(hours: float | None, zh: bool) -> str:
+    """'25 h', '2.1 d', 'overdue 3 h' (or Chinese): what an agent reads at a glance."""
+    if hours is None:
+        return ""
+    if hours < 0:
+        return ("逾期 " if zh else "overdue ") + time_left_text(-hours, zh)
+    if hours >= 48:
+        return f"{hours / 24:.1f} 天" if zh else f"{hours / 24:.1f} d"
+    return f"{hours:.0f} 小时" if zh else f"{hours:.0f} h"

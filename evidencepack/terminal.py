@@ -9,6 +9,8 @@ from rich.table import Table
 from rich.text import Text
 
 from evidencepack.checklist import Checklist
+from evidencepack.deadlines import NAMES as DEADLINE_NAMES
+from evidencepack.deadlines import time_left_text
 from evidencepack.pipeline import Analysis
 
 MARKS = {"met": ("✓", "green"), "weak": ("⚠", "yellow"), "missing": ("✗", "red")}
@@ -25,16 +27,6 @@ def _tty() -> bool:
     import sys
 
     return sys.stdout.isatty()
-
-
-def _hours(h: float | None, zh: bool) -> str:
-    if h is None:
-        return ""
-    if h < 0:
-        return ("逾期 " if zh else "overdue ") + _hours(-h, zh)
-    if h >= 48:
-        return f"{h / 24:.1f} 天" if zh else f"{h / 24:.1f} d"
-    return f"{h:.0f} 小时" if zh else f"{h:.0f} h"
 
 
 def print_check(analysis: Analysis) -> None:
@@ -66,7 +58,7 @@ def print_check(analysis: Analysis) -> None:
     dl = Table(show_header=False, box=None, pad_edge=False)
     for d in analysis.deadlines:
         at = d.at.strftime("%Y-%m-%d %H:%M %Z") if d.at else d.source
-        left = _hours(d.hours_left, zh)
+        left = time_left_text(d.hours_left, zh)
         status = Text(d.status + (f" ({left})" if left else ""), style=URGENCY_STYLE[d.status])
         dl.add_row(d.label, at, status, "assumed" if d.assumed else "")
     out.print(Text("处理时限" if zh else "Deadlines", style="bold"))
@@ -144,8 +136,9 @@ def print_queue(rows, lang: str) -> None:
             continue
         at = r.next_deadline_at.strftime("%m-%d %H:%M") if r.next_deadline_at else ""
         score = Text(f"{r.score:.0%}", style="green" if r.complete else "red")
-        left = Text(_hours(r.hours_left, zh) or r.status, style=URGENCY_STYLE.get(r.status, ""))
-        table.add_row(r.case_id, r.dispute_type, score, f"{r.next_deadline or ''} {at}".strip(),
+        left = Text(time_left_text(r.hours_left, zh) or r.status, style=URGENCY_STYLE.get(r.status, ""))
+        name = DEADLINE_NAMES[r.next_deadline][0 if zh else 1] if r.next_deadline else ""
+        table.add_row(r.case_id, r.dispute_type, score, f"{name} {at}".strip(),
                       left, r.first_missing or "")
     console().print(table)
 
@@ -198,7 +191,7 @@ def print_audit(audit) -> None:
             if d is None or d.at is None:
                 cells.append(Text("—", style="dim"))
                 continue
-            left = _hours(d.hours_left, zh) if d.status != "passed" else d.status
+            left = time_left_text(d.hours_left, zh) if d.status != "passed" else d.status
             cells.append(Text(f"{d.at:%m-%d %H:%M}\n{left}", style=URGENCY_STYLE[d.status]))
         score = Text(f"{r.score:.0%}", style="green" if r.complete else "red")
         table.add_row(_flat(r.case_id), r.dispute_type, score, items, *cells,
