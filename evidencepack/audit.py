@@ -28,8 +28,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +36,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from evidencepack.checklist import load_checklists
 from evidencepack.deadlines import NAMES as DEADLINE_NAMES, time_left_text
+from evidencepack.atomic import write_atomic
 from evidencepack.case import CASE_FILE
 from evidencepack.errors import EvidencePackError, InputError
 from evidencepack.pipeline import Analysis, Options, analyse
@@ -385,20 +384,3 @@ def check_output(path: Path, audit: Audit) -> None:
             raise InputError("the report would be written inside a case folder, which holds "
                              "evidence and is never written to", path=path,
                              remedy="choose a path outside the case folders")
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path`` and rename: never a half-written report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

@@ -391,10 +391,9 @@ def batch(export: Path, cases_root: Path, out: Path, mapping, jobs, force, shard
         progress.close()
     data = json.dumps(report.to_json(), ensure_ascii=False, indent=2)
     if report_file is not None:
-        report_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = report_file.with_name(f".{report_file.name}.part")
-        tmp.write_text(data + "\n", encoding="utf-8")
-        os.replace(tmp, report_file)
+        from evidencepack.atomic import write_atomic
+
+        write_atomic(report_file, (data + "\n").encode("utf-8"))
     if as_json:
         click.echo(data)
     else:

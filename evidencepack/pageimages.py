@@ -9,12 +9,12 @@ of Y), so an image uploaded alone still says where it belongs.
 from __future__ import annotations
 
 import io
-import os
 import re
 from pathlib import Path
 
 from pydantic import BaseModel
 
+from evidencepack.atomic import write_atomic
 from evidencepack.errors import SizeLimitError
 
 # Resolution first, then JPEG quality: at 110 dpi and below, 9.5 pt CJK text
@@ -68,9 +68,7 @@ def export_pages(pdf: Path, out_dir: Path, *, stem: str, max_bytes: int) -> list
                     f"JPEG quality {quality}, over the {max_bytes}-byte limit",
                     path=pdf, remedy="that page holds too much detail; split its exhibit")
             target = out_dir / f"{stem}-page-{index + 1:0{width}d}.jpg"
-            tmp = target.with_name("." + target.name + ".part")
-            tmp.write_bytes(data)
-            os.replace(tmp, target)
+            write_atomic(target, data)
             results.append(PageImage(path=target, page=index + 1, size=len(data), dpi=dpi,
                                      quality=quality))
     finally:

@@ -11,7 +11,6 @@ import io
 import json
 import logging
 import os
-import tempfile
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from markupsafe import Markup
 from pydantic import AwareDatetime, BaseModel
 
 from evidencepack import __version__
+from evidencepack.atomic import write_atomic
 from evidencepack.errors import RenderError, SizeLimitError
 from evidencepack.evidence import KIND_ORDER
 from evidencepack.images import Recipe, default_cache_dir, prepare
@@ -438,25 +438,6 @@ def _append_documents(pdf_bytes: bytes, analysis: Analysis, anchors: dict[str, i
     return out.getvalue()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        # mkstemp creates 0600; a pack is a normal document, so honour the umask.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def options_key(opts: RenderOptions, analysis: Analysis, redact: bool) -> str:
     """The options that change a pack's content (for the resumable batch's digest).
 
@@ -545,8 +526,8 @@ def build_pack(analysis: Analysis, opts: RenderOptions, *, redact: bool = False)
     manifest_path = opts.output.with_suffix(".manifest.json")
     manifest = {**manifest, "pdf": {"file": opts.output.name, "sha256": sha, "size": len(pdf),
                                     "pages": pages, "image_step": step}}
-    _write_atomic(opts.output, pdf)
-    _write_atomic(manifest_path, json.dumps(manifest, ensure_ascii=False, indent=2).encode())
+    write_atomic(opts.output, pdf)
+    write_atomic(manifest_path, json.dumps(manifest, ensure_ascii=False, indent=2).encode())
     return PackResult(pdf=opts.output, manifest=manifest_path, pages=pages, size=len(pdf),
                       sha256=sha, input_digest=manifest["input_digest"], recipe_step=step,
                       blocked_urls=fetcher.blocked)
