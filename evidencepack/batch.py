@@ -27,7 +27,7 @@ import signal
 import time
 import tomllib
 import unicodedata
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path, PurePosixPath
@@ -765,31 +765,54 @@ def run_batch(export_path: Path, cases_root: Path, out: Path, *, options: dict[s
         summary=summary, exit_code=exit_code(rows), rows=rows)
 
 
+def _context():
+    """Not fork: the parent may run a progress-bar thread, and forking a threaded
+    process can deadlock. A fork server (POSIX) imports the renderer once and
+    forks each worker from it; elsewhere each worker is spawned and imports it."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["evidencepack.batch", "evidencepack.pipeline",
+                                    "evidencepack.render", "weasyprint"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
 def _run_pool(tasks: list[Task], results: dict[int, RowResult], workers: int,
               checklist_dirs: list[str], progress: Progress | None) -> None:
-    # spawn, not fork: the parent may run a progress-bar thread, and forking a
-    # threaded process can deadlock.
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context(),
                                initializer=_init_worker, initargs=(checklist_dirs,))
-    futures = {}
+    # At most one task per worker is handed to the pool at a time: a task the pool
+    # has queued can no longer be cancelled, so on Ctrl-C only the packs being
+    # written are finished and nothing else starts.
+    pending = iter(tasks)
+    running: dict = {}
+
+    def submit_next() -> None:
+        task = next(pending, None)
+        if task is not None:
+            running[pool.submit(run_task, task)] = task
+
     try:
-        futures = {pool.submit(run_task, task): task for task in tasks}
-        for future in as_completed(futures):
-            task = futures[future]
-            try:
-                row = future.result()
-            except Exception as exc:  # noqa: BLE001 - a worker died (killed, out of memory)
-                row = task.result.model_copy(update={
-                    "status": "failed", "reason": f"the worker process failed ({type(exc).__name__}"
-                                                  f"{': ' + str(exc) if str(exc) else ''})"})
-            results[task.index] = row
-            if progress:
-                progress.result(row)
+        for _ in range(workers):
+            submit_next()
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                task = running.pop(future)
+                try:
+                    row = future.result()
+                except Exception as exc:  # noqa: BLE001 - a worker died (killed, out of memory)
+                    row = task.result.model_copy(update={
+                        "status": "failed",
+                        "reason": f"the worker process failed ({type(exc).__name__}"
+                                  f"{': ' + str(exc) if str(exc) else ''})"})
+                results[task.index] = row
+                if progress:
+                    progress.result(row)
+                submit_next()
     except KeyboardInterrupt:
-        for future in futures:
-            future.cancel()
         if progress:
-            progress.interrupted(sum(f.running() for f in futures))
+            progress.interrupted(sum(not f.done() for f in running))
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     finally:

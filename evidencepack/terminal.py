@@ -292,6 +292,7 @@ def print_batch(report) -> None:
             table.add_row(str(r.row), _flat(r.case_id), Text(r.status, style=_BATCH_STYLE[r.status]),
                           _flat(text))
         out.print(table)
+    out.soft_wrap = True
     s = report.summary
     shard = f" (shard {report.shard}; {s['other_shards']} row(s) in other shards)" \
         if report.shard else ""
@@ -303,6 +304,7 @@ def print_batch(report) -> None:
 
 def print_verify(report) -> None:
     out = console()
+    out.soft_wrap = True  # paths and hashes stay whole on one line
     title = f"{report.pdf}: " + ("OK" if report.ok else "MISMATCH")
     out.print(Text(title, style="bold green" if report.ok else "bold red"))
     if report.case_id:

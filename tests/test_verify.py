@@ -1,0 +1,143 @@
+"""`evidencepack verify`: does this PDF still match its manifest, and its case folder?"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from pypdf import PdfReader, PdfWriter
+
+from evidencepack.cli import cli
+from tests.conftest import GENERATED_AT, NOW, make_case
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def pack(tmp_path_factory):
+    """A built pack, its manifest beside it, and the case it came from (never modified)."""
+    root = tmp_path_factory.mktemp("verify")
+    case = make_case(root / "cases", case_id="TB-V-0001", photos=1)
+    pdf = root / "packs" / "TB-V-0001.pdf"
+    result = run("build", case, "-o", pdf, "--now", NOW, "--generated-at", GENERATED_AT)
+    assert result.exit_code in (0, 1), result.output
+    return case, pdf
+
+
+def copy_pack(pdf: Path, dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(pdf, dest / pdf.name)
+    shutil.copy2(pdf.with_suffix(".manifest.json"), dest / pdf.with_suffix(".manifest.json").name)
+    return dest / pdf.name
+
+
+def test_clean_pack_and_case_verify(pack):
+    case, pdf = pack
+    result = run("verify", pdf, "--case", case)
+    assert result.exit_code == 0, result.output
+    assert f"{pdf}: OK" in result.stdout
+    assert "0 changed, 0 missing, 0 added" in result.stdout
+    report = json.loads(run("verify", pdf, "--case", case, "--json").stdout)
+    assert report["schema"] == "evidencepack.verify/1" and report["ok"] is True
+    assert report["case_id"] == "TB-V-0001" and report["generated_at"] == GENERATED_AT
+    beside = json.loads(pdf.with_suffix(".manifest.json").read_text(encoding="utf-8"))
+    assert report["pdf_sha256"] == beside["pdf"]["sha256"]
+    assert report["checked_files"] == len(beside["inputs"])
+
+
+def test_one_changed_byte_in_the_pdf_is_a_mismatch_naming_it(pack, tmp_path):
+    _, pdf = pack
+    copy = copy_pack(pdf, tmp_path)
+    data = bytearray(copy.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    copy.write_bytes(bytes(data))
+    result = run("verify", copy)
+    assert result.exit_code == 1, result.output
+    assert "MISMATCH" in result.stdout
+    assert f"{copy.name}: the PDF's bytes changed since it was built" in result.stdout
+    report = json.loads(run("verify", copy, "--json").stdout)
+    assert report["ok"] is False and report["problems"][0].startswith(copy.name)
+
+
+def test_changed_removed_and_added_case_files_are_each_listed(pack, tmp_path):
+    case, pdf = pack
+    copy = shutil.copytree(case, tmp_path / case.name, symlinks=True)
+    with open(copy / "chat" / "千牛聊天记录.txt", "a", encoding="utf-8") as fh:
+        fh.write("2024-03-12 10:22:00 小王爱购物\n其实颜色还行\n")
+    (copy / "tracking" / "kuaidi100.json").unlink()
+    (copy / "reports").mkdir(exist_ok=True)
+    (copy / "reports" / "质检报告.txt").write_text("合格", encoding="utf-8")
+    result = run("verify", pdf, "--case", copy)
+    assert result.exit_code == 1, result.output
+    assert "changed: chat/千牛聊天记录.txt (C1)" in result.stdout
+    assert "missing: tracking/kuaidi100.json (T1)" in result.stdout
+    assert "added: reports/质检报告.txt" in result.stdout
+    report = json.loads(run("verify", pdf, "--case", copy, "--json").stdout)
+    assert [c["path"] for c in report["changed"]] == ["chat/千牛聊天记录.txt"]
+    assert [c["path"] for c in report["missing"]] == ["tracking/kuaidi100.json"]
+    assert [c["path"] for c in report["added"]] == ["reports/质检报告.txt"]
+    # The PDF itself is untouched, so that check still passes.
+    assert not any(p.startswith(pdf.name) for p in report["problems"])
+
+
+def test_edited_case_toml_is_a_change(pack, tmp_path):
+    case, pdf = pack
+    copy = shutil.copytree(case, tmp_path / case.name)
+    toml = copy / "case.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('"399.00"', '"39.00"'),
+                    encoding="utf-8")
+    result = run("verify", pdf, "--case", copy)
+    assert result.exit_code == 1 and "changed: case.toml" in result.stdout
+
+
+def test_without_the_manifest_beside_it_only_the_embedded_one_is_read(pack, tmp_path):
+    _, pdf = pack
+    lone = tmp_path / "lone.pdf"
+    shutil.copy2(pdf, lone)
+    result = run("verify", lone)
+    assert result.exit_code == 0, result.output
+    assert "no lone.manifest.json beside the PDF" in result.stdout
+
+
+def test_manifest_of_another_build_is_a_mismatch(pack, tmp_path):
+    _, pdf = pack
+    copy = copy_pack(pdf, tmp_path)
+    manifest = copy.with_suffix(".manifest.json")
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    data["input_digest"] = "0" * 64
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    result = run("verify", copy)
+    assert result.exit_code == 1 and "belongs to another build" in result.stdout
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"case_id,order_id\nA,1\n", "not a PDF"),
+    (None, "no embedded evidencepack manifest"),
+    (b"%PDF-1.7\ngarbage that is not a PDF body", "not a readable PDF"),
+])
+def test_not_a_pack_is_bad_input(tmp_path, content, message):
+    path = tmp_path / "x.pdf"
+    if content is None:  # a real PDF, but not one we built
+        writer = PdfWriter()
+        writer.add_blank_page(width=200, height=200)
+        buffer = io.BytesIO()
+        writer.write(buffer)
+        content = buffer.getvalue()
+        assert len(PdfReader(io.BytesIO(content)).pages) == 1
+    path.write_bytes(content)
+    result = run("verify", path)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_missing_file_and_missing_case_folder_are_bad_input(pack, tmp_path):
+    _, pdf = pack
+    assert run("verify", tmp_path / "nope.pdf").exit_code == 2
+    result = run("verify", pdf, "--case", tmp_path / "no-such-case")
+    assert result.exit_code == 2 and "case folder does not exist" in result.stderr
