@@ -658,7 +658,6 @@ def run_task(task: Task) -> RowResult:
             pdf = old.get("pdf") or {}
             result.pages, result.size, result.sha256 = pdf.get("pages"), pdf.get("size"), \
                 pdf.get("sha256")
-            result.notes.append("up to date (same input digest); --force rebuilds it")
         else:
             if old:
                 result.notes.append("rebuilt: " + ("inputs or options changed"

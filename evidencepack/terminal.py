@@ -281,8 +281,8 @@ class BatchProgress:
 def print_batch(report) -> None:
     """The end-of-run summary: every row that needs a look, then the counts."""
     out = console()
-    attention = [r for r in report.rows if r.status in ("incomplete", "failed", "error")
-                 or r.notes and r.status != "skipped"]
+    attention = [r for r in report.rows if r.status in ("failed", "error")
+                 or r.complete is False or r.notes]
     if attention:
         table = Table(show_header=True, header_style="bold")
         for title in ("Row", "Case", "Status", "Reason / notes"):
