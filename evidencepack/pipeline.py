@@ -155,6 +155,10 @@ def analyse(case_dir: Path, options: Options | None = None, *,
     """``defaults`` (dotted case keys -> text) fill facts case.toml lacks; case.toml wins."""
     options = options or Options()
     case, filled, differs = read_case(case_dir, defaults)
+    # 圆通 in case.toml and yuantong in an export are the same carrier.
+    differs = [d for d in differs if not (
+        d[0] == "tracking.carrier" and tracking_mod.normalise_carrier(d[1]) is not None
+        and tracking_mod.normalise_carrier(d[1]) == tracking_mod.normalise_carrier(d[2]))]
     case_file = case_dir / "case.toml"
     profiles = profiles if profiles is not None else load_profiles()
     if case.platform not in profiles:

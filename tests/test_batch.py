@@ -432,3 +432,17 @@ def test_mapping_naming_absent_columns_and_out_inside_root_exit_2(tmp_path):
     assert result.exit_code == 2 and "--out lies inside --cases-root" in result.stderr
     result = CliRunner().invoke(cli, args + ["--out", str(tmp_path / "o"), "--shard", "4/3"])
     assert result.exit_code == 2 and "--shard" in result.stderr
+
+
+def test_carrier_alias_in_case_toml_is_not_a_difference(tmp_path):
+    """圆通 in case.toml and yuantong in the export name the same carrier."""
+    from evidencepack.pipeline import analyse
+
+    case = make_case(tmp_path / "cases")
+    text = (case / "case.toml").read_text(encoding="utf-8")
+    (case / "case.toml").write_text(text.replace('carrier = "yuantong"', 'carrier = "圆通"'),
+                                    encoding="utf-8")
+    same = analyse(case, defaults={"tracking.carrier": "yuantong"})
+    assert same.differs == []
+    other = analyse(case, defaults={"tracking.carrier": "zhongtong"})
+    assert [d[0] for d in other.differs] == ["tracking.carrier"]
