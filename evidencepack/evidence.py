@@ -10,6 +10,7 @@ import hashlib
 import mimetypes
 import os
 import re
+import unicodedata
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from zoneinfo import ZoneInfo
@@ -84,11 +85,24 @@ def time_from_name(name: str, tz: ZoneInfo) -> datetime | None:
     return None
 
 
+# Bidirectional controls can make "gpj.exe" read as "exe.jpg"; always shown escaped.
+_BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                     "\u2066\u2067\u2068\u2069")
+
+
+def _needs_escape(ch: str) -> bool:
+    # Only what breaks a one-line display or can spoof one: control characters,
+    # line/paragraph separators and bidi controls. Not every non-printable:
+    # str.isprintable() is False for U+3000 and U+00A0, which Chinese and macOS
+    # file names carry, and an escaped name no longer names the file on disk.
+    return unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in _BIDI_CONTROLS
+
+
 def display_path(rel: PurePosixPath) -> str:
     """A printable form of a path: undecodable bytes and control characters escaped."""
     raw = os.fsencode(str(rel))
     text = raw.decode("utf-8", errors="backslashreplace")
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode()
+    return "".join(ch.encode("unicode_escape").decode() if _needs_escape(ch) else ch
                    for ch in text)
 
 
@@ -129,6 +143,16 @@ def _walk(case_dir: Path, warnings: list[Warning_]) -> list[tuple[PurePosixPath,
                                      message="unknown folder; its files count as 'other'"))
         for dirpath, dirnames, filenames in os.walk(entry, followlinks=False):
             dirnames.sort(key=os.fsencode)
+            # os.walk lists a symlinked folder but does not enter it; say so,
+            # or its files would vanish from the pack without a word.
+            for name in dirnames:
+                sub = Path(dirpath) / name
+                if sub.is_symlink():
+                    rel = PurePosixPath(sub.relative_to(case_dir).as_posix())
+                    warnings.append(Warning_(path=display_path(rel), message=(
+                        "symlink points outside the case folder; not included"
+                        if not inside(root, sub) else
+                        "symlinked folder not followed; its files count where they really are")))
             for name in sorted(filenames, key=os.fsencode):
                 if name.startswith(".") or name in _IGNORED_NAMES:
                     continue
