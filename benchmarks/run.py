@@ -293,17 +293,105 @@ def ensure_cases(need_batch: bool) -> dict[str, Path]:
 # Measuring a subprocess
 # =====================================================================================
 
+def snapshot_code(work: Path) -> dict:
+    """Copy evidencepack/ and templates/ as they are now, and run every measurement on the copy.
+
+    Other people edit the working tree while a 30-minute benchmark runs; one half-saved
+    file must not break it or mix two versions of the code into one result.
+    """
+    code = work / "code"
+    for name in ("evidencepack", "templates"):
+        shutil.copytree(REPO / name, code / name, ignore=shutil.ignore_patterns("__pycache__"))
+    os.environ["PYTHONPATH"] = str(code) + (os.pathsep + os.environ["PYTHONPATH"]
+                                            if os.environ.get("PYTHONPATH") else "")
+    sys.path.insert(0, str(code))  # the in-process profile uses the same copy
+
+    def git(*args):
+        try:
+            return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
+                                  timeout=30).stdout.strip()
+        except OSError:
+            return None
+
+    return {"commit": git("rev-parse", "HEAD"),
+            "dirty": bool(git("status", "--porcelain", "--", "evidencepack", "templates")),
+            "copied_to": str(code)}
+
+
+class TreeSampler:
+    """Samples the RSS and CPU time of a process and all its descendants from /proc.
+
+    wait4 only counts descendants the child itself reaped; `batch` runs its workers under
+    a forkserver, which the batch process never reaps, so they would be invisible.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.1):
+        import threading
+
+        self.pid, self.interval = pid, interval
+        self.peak_sum_kb = self.peak_one_kb = 0
+        self.cpu_ticks: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _tree(self) -> list[int]:
+        children: dict[int, list[int]] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    stat = Path(f"/proc/{entry}/stat").read_text()
+                except OSError:
+                    continue
+                ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+                children.setdefault(ppid, []).append(int(entry))
+        out, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            out.append(pid)
+            todo.extend(children.get(pid, []))
+        return out
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            total = 0
+            for pid in self._tree():
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                    stat = Path(f"/proc/{pid}/stat").read_text()
+                except OSError:
+                    continue
+                rss = next((int(line.split()[1]) for line in status.splitlines()
+                            if line.startswith("VmRSS:")), 0)
+                total += rss
+                self.peak_one_kb = max(self.peak_one_kb, rss)
+                fields = stat[stat.rindex(")") + 2:].split()
+                self.cpu_ticks[pid] = int(fields[11]) + int(fields[12])  # utime + stime
+            self.peak_sum_kb = max(self.peak_sum_kb, total)
+
+    def stop(self) -> dict:
+        self._stop.set()
+        self._thread.join()
+        return {"tree_rss_sum_mb": self.peak_sum_kb * 1024 / 1e6,
+                "tree_rss_max_one_mb": self.peak_one_kb * 1024 / 1e6,
+                "tree_cpu_s": sum(self.cpu_ticks.values()) / os.sysconf("SC_CLK_TCK")}
+
+
 def run_measured(cmd: list[str], env: dict, log: Path) -> dict:
-    """Run ``cmd``; its wall time, peak RSS and CPU from wait4 on that process."""
+    """Run ``cmd``; wall time, peak RSS and CPU from wait4 on that process, plus a /proc
+    sample of its whole process tree (for worker processes wait4 cannot see)."""
     load = os.getloadavg()[0]  # other work on the machine inflates wall time, not CPU time
     with open(log, "wb") as out:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+        sampler = TreeSampler(proc.pid)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
+        tree = sampler.stop()
     proc.returncode = os.waitstatus_to_exitcode(status)
     return {"wall_s": wall, "rss_mb": usage.ru_maxrss * 1024 / 1e6,
-            "cpu_s": usage.ru_utime + usage.ru_stime, "rc": proc.returncode, "load_1min": load}
+            "cpu_s": usage.ru_utime + usage.ru_stime, "rc": proc.returncode, "load_1min": load,
+            **tree}
 
 
 def ep(*args: str) -> list[str]:
@@ -318,7 +406,8 @@ def summarise(name: str, runs: list[dict], **extra) -> dict:
     return {"name": name, "runs": len(runs), "wall_s": med("wall_s"),
             "wall_min_s": min(r["wall_s"] for r in runs), "wall_max_s": max(r["wall_s"] for r in runs),
             "rss_mb": med("rss_mb"), "cpu_s": med("cpu_s"), "pdf_bytes": med("pdf_bytes"),
-            "load_1min": med("load_1min"),
+            "load_1min": med("load_1min"), "tree_rss_sum_mb": med("tree_rss_sum_mb"),
+            "tree_rss_max_one_mb": med("tree_rss_max_one_mb"), "tree_cpu_s": med("tree_cpu_s"),
             "raw": runs, **extra}
 
 
@@ -606,15 +695,16 @@ def _fmt(v, unit="", digits=2):
 
 def print_table(rows: list[dict], baseline: dict | None) -> str:
     lines = [f"{'scenario':<36}{'runs':>5}{'median s':>10}{'min–max s':>14}{'CPU s':>8}"
-             f"{'peak RSS MB':>13}{'PDF MB':>9}{'t/base':>8}{'size/base':>10}{'RSS/base':>9}{'load':>6}"]
+             f"{'peak RSS MB':>13}{'tree Σ MB':>11}{'PDF MB':>9}{'t/base':>8}{'size/base':>10}{'RSS/base':>9}{'load':>6}"]
     lines.append("-" * len(lines[0]))
     for r in rows:
         ratio = lambda key: (r[key] / baseline[key] if baseline and r.get(key) and baseline.get(key)  # noqa: E731
                              and r.get("vs_baseline") else None)
         lines.append(
             f"{r['name']:<36}{r['runs']:>5}{_fmt(r['wall_s']):>10}"
-            f"{_fmt(r['wall_min_s']) + '–' + _fmt(r['wall_max_s']):>14}{_fmt(r['cpu_s'], '', 1):>8}"
-            f"{_fmt(r['rss_mb'], '', 0):>13}"
+            f"{_fmt(r['wall_min_s']) + '–' + _fmt(r['wall_max_s']):>14}"
+            f"{_fmt(max(r['cpu_s'] or 0, r.get('tree_cpu_s') or 0), '', 1):>8}"
+            f"{_fmt(r['rss_mb'], '', 0):>13}{_fmt(r.get('tree_rss_sum_mb'), '', 0):>11}"
             f"{_fmt(r['pdf_bytes'] / 1e6 if r.get('pdf_bytes') else None):>9}"
             f"{_fmt(ratio('wall_s'), '×'):>8}{_fmt(ratio('pdf_bytes'), '×', 3):>10}"
             f"{_fmt(ratio('rss_mb'), '×'):>9}{_fmt(r.get('load_1min'), '', 1):>6}")
@@ -700,11 +790,15 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
 
+    work = Path(tempfile.mkdtemp(prefix="evidencepack-bench-"))
+    code = snapshot_code(work)
+    print(f"measuring evidencepack at {code['commit'][:10] if code['commit'] else '?'}"
+          f"{' + uncommitted changes' if code['dirty'] else ''} (a copy in {code['copied_to']})",
+          flush=True)
     help_text = batch_help() if only & {"batch-j1", "batch-j2"} else None
     batch_available = help_text is not None
     cases = ensure_cases(need_batch=batch_available)
 
-    work = Path(tempfile.mkdtemp(prefix="evidencepack-bench-"))
     bench = Bench(runs, batch_runs, work)
     by: dict[str, dict] = {}
     fixed = ["--now", NOW, "--generated-at", GENERATED_AT]
@@ -753,6 +847,15 @@ def main(argv: list[str] | None = None) -> int:
                 lambda out, d, jobs=jobs: batch_command(help_text, CASES / "batch", d, jobs),
                 cache="cold", runs=batch_runs)
 
+        previous = None
+        if args.only and (RESULTS / "latest.json").exists():
+            # --only re-measures some scenarios; keep the others from the last full run
+            previous = json.loads((RESULTS / "latest.json").read_text())
+            for key, value in previous.get("scenarios", {}).items():
+                if key not in by:
+                    by[key] = {**value, "measured": value.get("measured") or previous.get("started")}
+        for value in by.values():
+            value.setdefault("measured", started.isoformat())
         profile = None
         if "profile" in only:
             print("timing the stages of one cold large build in-process ...", flush=True)
@@ -790,12 +893,13 @@ def main(argv: list[str] | None = None) -> int:
             RESULTS.mkdir(parents=True, exist_ok=True)
             result = {
                 "schema": "evidencepack.bench/1", "generator_version": GEN_VERSION,
-                "started": started.isoformat(), "runs": runs, "batch_runs": batch_runs,
+                "started": started.isoformat(), "code": code, "runs": runs, "batch_runs": batch_runs,
                 "machine": info, "cases": {"typical": TYPICAL, "large": LARGE,
                                            "batch": f"{BATCH_CASES} × typical"},
                 "batch_available": batch_available, "scenarios": by, "targets": targets,
                 "table": table,
-                "profile": {k: v for k, v in profile.items() if k != "report"} if profile else None,
+                "profile": ({k: v for k, v in profile.items() if k != "report"} if profile
+                            else (previous or {}).get("profile")),
             }
             (RESULTS / "latest.json").write_text(json.dumps(result, ensure_ascii=False, indent=2))
             print(f"\nwrote {(RESULTS / 'latest.json').relative_to(REPO)}")
