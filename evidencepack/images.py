@@ -11,13 +11,15 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from PIL import Image, ImageFilter, ImageOps, ImageStat, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageFilter, ImageOps, ImageStat, UnidentifiedImageError
 
 from evidencepack.models import ImageInfo
 
@@ -52,6 +54,28 @@ def _open(path: Path) -> Image.Image:
         # Pillow only warns between MAX_IMAGE_PIXELS and twice that; we refuse both.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         return Image.open(path)
+
+
+_STRICT = threading.Lock()
+
+
+@contextmanager
+def _strict_decoding():
+    """Make Pillow raise on a truncated file for the duration of one check.
+
+    Importing WeasyPrint sets ``ImageFile.LOAD_TRUNCATED_IMAGES = True`` for the
+    whole process, after which Pillow pads a truncated photo with grey instead of
+    failing: a probe after any build in the same process (tests, batch workers)
+    would call a half-received photo fine, and a truncated cache entry would be
+    trusted. The flag is process-wide, hence the lock.
+    """
+    with _STRICT:
+        saved = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = saved
 
 
 def _exif_time(img: Image.Image, tz: ZoneInfo) -> tuple[datetime | None, str | None]:
@@ -152,7 +176,8 @@ def probe(path: Path, tz: ZoneInfo) -> Probe:
         if exif_problem:
             result.problems.append(exif_problem)
         try:
-            grey = _grey_thumb(img)
+            with _strict_decoding():
+                grey = _grey_thumb(img)
             info.sharpness = _sharpness(grey)
             info.brightness = round(ImageStat.Stat(grey).mean[0], 1)
             info.ahash = _ahash(grey)
@@ -194,7 +219,7 @@ def _is_valid_cached(path: Path) -> bool:
     # A cache entry is only trusted when it decodes: a killed writer or a
     # corrupted disk must not put a broken image into a pack.
     try:
-        with Image.open(path) as img:
+        with Image.open(path) as img, _strict_decoding():
             img.load()
         return True
     except Exception:  # noqa: BLE001

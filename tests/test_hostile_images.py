@@ -289,3 +289,16 @@ def test_cmyk_and_16_bit_render_with_their_content(tmp_path):
         stat = ImageStat.Stat(image.convert("L"))
         assert stat.stddev[0] > 10, "image drawn blank"
     assert "问题" not in "\n".join(pdf_text(out)).split("附录")[0].split("发货前照片")[-1]
+
+
+def test_truncation_is_seen_even_after_weasyprint_is_imported(tmp_path):
+    """Importing WeasyPrint sets ImageFile.LOAD_TRUNCATED_IMAGES for the whole process;
+    a half-received photo must still be reported, in any process that has built before."""
+    import weasyprint  # noqa: F401
+    from PIL import ImageFile
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # what makes this test necessary
+    path = tmp_path / "truncated.jpg"
+    path.write_bytes(truncated_jpeg())
+    assert any("image data is damaged or truncated" in p for p in probe(path, TZ).problems)
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # restored for WeasyPrint
