@@ -166,13 +166,24 @@ def probe(path: Path, tz: ZoneInfo) -> Probe:
     with img:
         width, height = img.size
         info = ImageInfo(width=width, height=height, format=img.format)
-        orientation = img.getexif().get(_ORIENTATION) if hasattr(img, "getexif") else None
+        try:
+            # Reading metadata decodes data too: a PNG's EXIF may follow its pixels,
+            # a GIF's frames are counted by seeking through them. Pillow raises
+            # OSError, struct.error, EOFError, IndexError... on damaged files.
+            with _strict_decoding():
+                orientation = (img.getexif().get(_ORIENTATION) if hasattr(img, "getexif")
+                               else None)
+                frames = getattr(img, "n_frames", 1)
+            exif_time, exif_problem = _exif_time(img, tz)
+        except Exception as exc:  # noqa: BLE001 - a damaged file is a note, not a crash
+            result.problems.append(f"image data is damaged or truncated ({exc or type(exc).__name__})")
+            return result
         if orientation is not None and orientation not in range(1, 9):
             result.problems.append(f"EXIF orientation {orientation} is invalid; shown as stored")
-        if getattr(img, "n_frames", 1) > 1:
-            result.problems.append(f"animated image with {img.n_frames} frames; "
+        if frames > 1:
+            result.problems.append(f"animated image with {frames} frames; "
                                    "the first frame is shown")
-        result.exif_time, exif_problem = _exif_time(img, tz)
+        result.exif_time = exif_time
         if exif_problem:
             result.problems.append(exif_problem)
         try:
@@ -181,11 +192,11 @@ def probe(path: Path, tz: ZoneInfo) -> Probe:
             info.sharpness = _sharpness(grey)
             info.brightness = round(ImageStat.Stat(grey).mean[0], 1)
             info.ahash = _ahash(grey)
-        except (OSError, ValueError, SyntaxError) as exc:
-            result.problems.append(f"image data is damaged or truncated ({exc})")
-            return result
         except Image.DecompressionBombError:  # pragma: no cover - caught at open
             result.problems.append("image too large to decode")
+            return result
+        except Exception as exc:  # noqa: BLE001 - as above: damaged data, never a crash
+            result.problems.append(f"image data is damaged or truncated ({exc or type(exc).__name__})")
             return result
         result.info = info
     return result

@@ -133,6 +133,13 @@ def truncated_jpeg() -> bytes:
     return data[: len(data) // 2]
 
 
+def truncated_png() -> bytes:
+    """Pillow reads a PNG's EXIF after its pixels: getexif() decodes, and used to raise
+    out of probe() (`check` ended with "internal error: OSError", exit 3)."""
+    data = _save(_lines(Image.new("RGB", (400, 300), (1, 2, 3)), (250, 250, 250)), "PNG")
+    return data[: len(data) // 2]
+
+
 BOMB = "image larger than 120 MP; not decoded (possible decompression bomb)"
 UNREADABLE = "not a readable image (wrong extension, corrupt, or an unsupported format such as HEIC)"
 
@@ -140,6 +147,7 @@ UNREADABLE = "not a readable image (wrong extension, corrupt, or an unsupported 
 CORPUS: dict[str, tuple] = {
     "zero.jpg": (lambda: b"", UNREADABLE, False),
     "truncated.jpg": (truncated_jpeg, "image data is damaged or truncated", False),
+    "truncated.png": (truncated_png, "image data is damaged or truncated", False),
     "really-text.jpg": (lambda: b"this is a note, not a photo\n" * 20, UNREADABLE, False),
     "bomb-100000x100000.png": (png_bomb_header, BOMB, False),
     "bomb-65000x65000.jpg": (jpeg_bomb, BOMB, False),
