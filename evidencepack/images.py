@@ -151,7 +151,8 @@ def probe(path: Path, tz: ZoneInfo) -> Probe:
     """Read size, capture time and quality of an image, without ever raising."""
     result = Probe()
     try:
-        img = _open(path)
+        with _strict_decoding():
+            img = _open(path)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         result.problems.append(f"image larger than {MAX_PIXELS // 1_000_000} MP; not decoded "
                                "(possible decompression bomb)")
@@ -162,6 +163,9 @@ def probe(path: Path, tz: ZoneInfo) -> Probe:
         return result
     except OSError as exc:
         result.problems.append(f"cannot open image ({exc})")
+        return result
+    except Exception as exc:  # noqa: BLE001 - e.g. a PNG chunk name that is not ASCII
+        result.problems.append(f"not a readable image ({type(exc).__name__}: {exc})")
         return result
     with img:
         width, height = img.size
@@ -208,8 +212,9 @@ def probe(path: Path, tz: ZoneInfo) -> Probe:
 class Recipe:
     """How to reduce an image for the page; part of the cache key."""
 
-    max_px: int = 2000
-    quality: int = 80
+    # A photo is shown at most about 170 × 92 mm: 1400 px is over 200 dpi there.
+    max_px: int = 1400
+    quality: int = 75
     screenshot_max_px: int = 2200
 
 
