@@ -124,7 +124,7 @@ def test_killed_build_leaves_previous_pack_or_none(tmp_path):
         if not matches:
             # Killed between the PDF's rename and the manifest's (render.py writes them
             # one after the other, the manifest's fsync in between): a whole new PDF
-            # with an earlier pack's manifest beside it. Seen once in about ten kills.
+            # with an earlier pack's manifest beside it. Seen once in about 30 kills.
             window_hits += 1
             stale = json.loads(out.with_suffix(".manifest.json").read_text(encoding="utf-8"))
             assert stale["pdf"]["sha256"] in seen, "the manifest describes no pack ever written"
