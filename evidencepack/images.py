@@ -9,6 +9,7 @@ problems become notes on the exhibit.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 import threading
@@ -203,6 +204,38 @@ def probe(path: Path, tz: ZoneInfo) -> Probe:
             result.problems.append(f"image data is damaged or truncated ({exc or type(exc).__name__})")
             return result
         result.info = info
+    return result
+
+
+def probe_cached(path: Path, sha256: str, tz: ZoneInfo, cache_dir: Path) -> Probe:
+    """``probe``, remembered by content digest: agents run `check` again and again, and
+    decoding every 12 MP original each time was most of its run time."""
+    key = hashlib.sha256(f"probe|{RECIPE}|{sha256}|{tz.key}".encode()).hexdigest()[:32]
+    entry = cache_dir / "probe" / f"{key}.json"
+    try:
+        data = json.loads(entry.read_text(encoding="utf-8"))
+        return Probe(info=ImageInfo(**data["info"]) if data["info"] else None,
+                     exif_time=datetime.fromisoformat(data["exif_time"])
+                     if data["exif_time"] else None,
+                     problems=list(data["problems"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # absent or damaged: probe again and rewrite it
+    result = probe(path, tz)
+    data = {"info": result.info.model_dump() if result.info else None,
+            "exif_time": result.exif_time.isoformat() if result.exif_time else None,
+            "problems": result.problems}
+    tmp = None
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=entry.parent, suffix=".part")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+        os.replace(tmp, entry)
+    except OSError:
+        pass  # a read-only cache only costs speed
+    finally:
+        if tmp and os.path.exists(tmp):
+            os.unlink(tmp)
     return result
 
 

@@ -38,13 +38,19 @@ FETCH_PREFIX = "evidencepack:/prepared/"
 SCREENSHOT_KINDS = {EvidenceKind.listing_screenshot, EvidenceKind.chat_screenshot,
                     EvidenceKind.tracking_screenshot}
 
+# Chat tags an arbitrator must not miss, or the agent must see as a risk: every
+# such message is in the timeline. Other tags are frequent (a long chat has
+# hundreds of complaints and promises): the timeline shows the first and last.
+RISK_TAGS = {"seller_rude", "off_platform"}
+ALWAYS_IN_TIMELINE = RISK_TAGS | {"buyer_agrees"}
+
 # Step by step, what --max-size may trade away: photos first, screenshots last.
 SIZE_LADDER = [
-    Recipe(max_px=2000, quality=80, screenshot_max_px=2200),
-    Recipe(max_px=2000, quality=60, screenshot_max_px=2200),
-    Recipe(max_px=1600, quality=50, screenshot_max_px=2200),
-    Recipe(max_px=1200, quality=40, screenshot_max_px=1800),
-    Recipe(max_px=1000, quality=35, screenshot_max_px=1400),
+    Recipe(),
+    Recipe(max_px=1400, quality=60, screenshot_max_px=2200),
+    Recipe(max_px=1200, quality=50, screenshot_max_px=2200),
+    Recipe(max_px=1000, quality=40, screenshot_max_px=1800),
+    Recipe(max_px=800, quality=35, screenshot_max_px=1400),
 ]
 
 
@@ -246,6 +252,7 @@ def _exhibit_groups(analysis: Analysis, prepared: Prepared, L: dict) -> list[dic
                 "at": m.at.strftime("%Y-%m-%d %H:%M:%S"), "sender": m.sender,
                 "role": m.role.value, "role_text": role_text.get(m.role.value, m.role.value),
                 "kind": m.kind, "tags": m.tags, "text": m.text,
+                "risk": bool(RISK_TAGS.intersection(m.tags)),
                 "anchor": f"msg-{item.label}-{m.line}"} for m in messages_by_source.get(item.path, [])]
         elif item.kind == EvidenceKind.tracking_export:
             rows = []
@@ -306,12 +313,24 @@ def _timeline(analysis: Analysis, L: dict) -> list[dict]:
         add(gap.start, L["gap"].format(hours=72) + f" ({gap.hours:.0f} {L['hours']})",
             labels.get(analysis.tracking.events[0].source, "") if analysis.tracking.events else "",
             None, "anomaly")
-    for m in analysis.chat.messages:
-        if m.tags:
-            label = labels.get(m.source, m.source)
-            text = m.text if len(m.text) <= 80 else m.text[:79] + "…"
-            add(m.at, f"[{', '.join(m.tags)}] {m.sender}: {text}", label,
-                f"msg-{label}-{m.line}")
+    shown: set[int] = set()
+    by_tag: dict[str, list[int]] = {}
+    for index, m in enumerate(analysis.chat.messages):
+        for tag in m.tags:
+            by_tag.setdefault(tag, []).append(index)
+    for tag, indexes in by_tag.items():
+        shown.update(indexes if tag in ALWAYS_IN_TIMELINE else {indexes[0], indexes[-1]})
+    for index in sorted(shown):
+        m = analysis.chat.messages[index]
+        label = labels.get(m.source, m.source)
+        text = m.text if len(m.text) <= 80 else m.text[:79] + "…"
+        add(m.at, f"[{', '.join(m.tags)}] {m.sender}: {text}", label, f"msg-{label}-{m.line}")
+    for tag, indexes in sorted(by_tag.items()):
+        if len(indexes) > 2 and tag not in ALWAYS_IN_TIMELINE:
+            first = analysis.chat.messages[indexes[0]]
+            label = labels.get(first.source, first.source)
+            add(first.at, L["more_tagged"].format(n=len(indexes), tag=tag), label,
+                f"msg-{label}-{first.line}", "summary")
     for e in analysis.evidence:
         if e.image is not None and e.captured_at and e.kind != EvidenceKind.chat_screenshot:
             add(e.captured_at, L["ev_captured"].format(label=e.label) + f" [{e.time_source.value}]",
