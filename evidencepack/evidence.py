@@ -216,7 +216,7 @@ def gather(case_dir: Path, case: Case) -> tuple[list[EvidenceItem], list[Warning
         kind = (override.kind if override and override.kind
                 else kind_for(rel.parts[0] if len(rel.parts) > 1 else "other", rel.suffix))
         media_type = mimetypes.guess_type(rel.name)[0] or "application/octet-stream"
-        item = EvidenceItem(path=display_path(rel), kind=kind, size=stat.st_size,
+        item = EvidenceItem(path=display_path(rel), fs_path=str(rel), kind=kind, size=stat.st_size,
                             sha256=digest, media_type=media_type,
                             caption=override.caption if override else None)
         exif_time = None

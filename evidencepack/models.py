@@ -7,6 +7,7 @@ case's zone before building these models.
 from __future__ import annotations
 
 from enum import Enum
+from pathlib import Path
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -152,7 +153,10 @@ class ImageInfo(Model):
 
 
 class EvidenceItem(Model):
-    path: str  # relative to the case folder, POSIX separators
+    path: str  # relative to the case folder, POSIX separators, escaped for display
+    # The name as the file system has it (may hold newlines or undecodable bytes
+    # as surrogates): what we open. Never shown, never serialised.
+    fs_path: str = Field(default="", exclude=True, repr=False)
     kind: EvidenceKind
     size: int
     sha256: str
@@ -167,6 +171,9 @@ class EvidenceItem(Model):
     @property
     def is_image(self) -> bool:
         return self.image is not None
+
+    def source(self, case_dir: Path) -> Path:
+        return case_dir / (self.fs_path or self.path)
 
     @property
     def short_hash(self) -> str:

@@ -106,7 +106,7 @@ def _parse_chat(case_dir: Path, case: Case, items: list[EvidenceItem]) -> ChatLo
         if item.kind != EvidenceKind.chat_log or item.size == 0:
             continue
         parsed = chat_mod.parse_chat_file(
-            case_dir / item.path, item.path, tz=case.tz, seller_nicks=case.seller.nicks,
+            item.source(case_dir), item.path, tz=case.tz, seller_nicks=case.seller.nicks,
             shop=case.seller.shop, buyer_nick=case.buyer.nick,
             header_pattern=case.chat.header_pattern)
         log.messages.extend(parsed.messages)
@@ -117,7 +117,7 @@ def _parse_chat(case_dir: Path, case: Case, items: list[EvidenceItem]) -> ChatLo
 
 def _parse_tracking(case_dir: Path, case: Case, items: list[EvidenceItem]) -> TrackingTimeline:
     timelines = [
-        tracking_mod.parse_tracking_file(case_dir / item.path, item.path, tz=case.tz,
+        tracking_mod.parse_tracking_file(item.source(case_dir), item.path, tz=case.tz,
                                          carrier=case.tracking.carrier or None,
                                          number=case.tracking.number or None)
         for item in items if item.kind == EvidenceKind.tracking_export and item.size > 0]

@@ -44,6 +44,11 @@ SCREENSHOT_KINDS = {EvidenceKind.listing_screenshot, EvidenceKind.chat_screensho
 RISK_TAGS = {"seller_rude", "off_platform"}
 ALWAYS_IN_TIMELINE = RISK_TAGS | {"buyer_agrees"}
 
+# WeasyPrint lays out one huge message super-linearly (1 MB of CJK took ten
+# minutes); a message longer than this is cut in the pack, saying so, and the
+# whole text stays in the exhibit's original file, whose hash the pack carries.
+MAX_MESSAGE_CHARS = 4000
+
 # Step by step, what --max-size may trade away: photos first, screenshots last.
 SIZE_LADDER = [
     Recipe(),
@@ -185,7 +190,7 @@ def _prepare_all(analysis: Analysis, recipe: Recipe, cache_dir: Path, jobs: int 
 
     def one(item: EvidenceItem) -> tuple[EvidenceItem, Path | None, str | None]:
         try:
-            path = prepare(analysis.case_dir / item.path, item.sha256,
+            path = prepare(item.source(analysis.case_dir), item.sha256,
                            screenshot=item.kind in SCREENSHOT_KINDS, recipe=recipe,
                            cache_dir=cache_dir)
             return item, path, None
@@ -203,10 +208,17 @@ def _prepare_all(analysis: Analysis, recipe: Recipe, cache_dir: Path, jobs: int 
     for item in analysis.evidence:
         if item.media_type == "application/pdf":
             try:
-                out.pdf_pages[item.path] = len(PdfReader(analysis.case_dir / item.path).pages)
+                out.pdf_pages[item.path] = len(PdfReader(item.source(analysis.case_dir)).pages)
             except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds
                 out.problems[item.path] = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
     return out
+
+
+def _shown_text(text: str, label: str, L: dict) -> str:
+    if len(text) <= MAX_MESSAGE_CHARS:
+        return text
+    return text[:MAX_MESSAGE_CHARS] + "\n" + L["message_cut"].format(
+        n=len(text) - MAX_MESSAGE_CHARS, label=label)
 
 
 def _exhibit_groups(analysis: Analysis, prepared: Prepared, L: dict) -> list[dict]:
@@ -251,7 +263,7 @@ def _exhibit_groups(analysis: Analysis, prepared: Prepared, L: dict) -> list[dic
             ex["chat"] = [{
                 "at": m.at.strftime("%Y-%m-%d %H:%M:%S"), "sender": m.sender,
                 "role": m.role.value, "role_text": role_text.get(m.role.value, m.role.value),
-                "kind": m.kind, "tags": m.tags, "text": m.text,
+                "kind": m.kind, "tags": m.tags, "text": _shown_text(m.text, item.label, L),
                 "risk": bool(RISK_TAGS.intersection(m.tags)),
                 "anchor": f"msg-{item.label}-{m.line}"} for m in messages_by_source.get(item.path, [])]
         elif item.kind == EvidenceKind.tracking_export:
@@ -434,7 +446,7 @@ def _append_documents(pdf_bytes: bytes, analysis: Analysis, anchors: dict[str, i
         n = prepared.pdf_pages.get(item.path)
         if not n:
             continue
-        source = PdfReader(analysis.case_dir / item.path)
+        source = PdfReader(item.source(analysis.case_dir))
         for i in range(n):
             page_index = anchors.get(f"docpage-{item.label}-{i + 1}")
             if page_index is None:  # pragma: no cover - the template lost a placeholder
@@ -512,7 +524,7 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
                               created=opts.generated_at, modified=opts.generated_at)]
     if opts.attach_originals:
         for e in analysis.evidence:
-            attachments.append(Attachment(filename=str(analysis.case_dir / e.path),
+            attachments.append(Attachment(file_obj=io.BytesIO(e.source(analysis.case_dir).read_bytes()),
                                           name=f"{e.label}-{Path(e.path).name}",
                                           description=f"{e.label} original, sha256 {e.sha256}",
                                           created=opts.generated_at, modified=opts.generated_at))

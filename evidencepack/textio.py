@@ -35,8 +35,10 @@ def detect_encoding(data: bytes) -> str:
     try:
         data.decode("utf-8")
         return "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        # A file cut mid-character is still UTF-8: only its last sequence is short.
+        if exc.reason == "unexpected end of data" and exc.start >= len(data) - 3:
+            return "utf-8"
     if _looks_like_utf16(data):
         # ASCII and most CJK code units put their zero byte second in LE.
         sample = data[:4000]

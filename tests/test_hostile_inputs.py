@@ -146,10 +146,6 @@ def test_chat_corpus_builds_with_everything_printed_literally(chat_pack):
     assert tree_digest(case) == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "textio.detect_encoding: a UTF-8 file cut mid-character fails strict UTF-8, and "
-    "charset-normalizer then reads the whole file as GB18030 mojibake (好的 -> 濂界); "
-    "an incomplete sequence at the end must still mean UTF-8"))
 def test_utf8_export_cut_mid_character_keeps_its_text(tmp_path):
     case = make_case(tmp_path, photos=0)
     (case / "chat" / "千牛聊天记录.txt").write_bytes(_cut_mid_character())
@@ -215,10 +211,6 @@ def test_one_megabyte_message_is_checked_quickly_and_kept_whole(tmp_path):
     assert max(len(m.text) for m in analysis.chat.messages) == len(ONE_MB)
 
 
-@pytest.mark.xfail(run=False, strict=True, reason=(
-    "render.py: WeasyPrint lays out one huge message super-linearly (1.05 MB of CJK: 608 s, "
-    "519 pages; one 50,000-character token: 50 s); the pack must cap what it prints of one "
-    "message (see docs/bad-input.md)"))
 def test_one_megabyte_message_builds_in_bounded_time(tmp_path):
     case = make_case(tmp_path / "cases", photos=0)
     (case / "chat" / "千牛聊天记录.txt").write_text(
@@ -448,28 +440,18 @@ def test_names_with_wide_spaces_are_not_escaped_and_their_image_is_drawn(tmp_pat
     assert "发货前\u3000照片" in "\n".join(pdf_text(out))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "EvidenceItem.path is the escaped display name, and render.py / pipeline.py open "
-    "case_dir / item.path: a file whose name needs escaping is listed and hashed but its "
-    "image is not drawn ('image could not be prepared (No such file ...)'). Needs a real "
-    "path on EvidenceItem (models.py) used by render.py and pipeline.py"))
 def test_odd_file_names_images_are_drawn(tmp_path, odd_case):
     out = tmp_path / "p.pdf"
     assert run("build", odd_case, "-o", out, "--generated-at", GENERATED_AT).exit_code == 0
     assert len(pdf_images(out)) == len(ODD_NAMES)
 
 
-@pytest.mark.xfail(strict=True, reason="same cause: pipeline.py opens case_dir / item.path, "
-                   "so a chat export named with a newline stops the run with a wrong "
-                   "'cannot read file (No such file or directory)'")
 def test_chat_export_with_a_newline_in_its_name_is_read(tmp_path):
     case = make_case(tmp_path, photos=0)
     (case / "chat" / "千牛聊天记录.txt").rename(case / "chat" / "chat\nlog.txt")
     assert check_json(case)["facts"]["chat_messages"] == 4
 
 
-@pytest.mark.xfail(strict=True, reason="same cause: render.py attaches case_dir / e.path, so "
-                   "--attach-originals with such a name is an internal error, exit 3")
 def test_attach_originals_with_odd_names(tmp_path, odd_case):
     result = run("build", odd_case, "-o", tmp_path / "p.pdf", "--attach-originals")
     assert result.exit_code == 0, result.output
