@@ -38,6 +38,10 @@ _OFFSET_TIME_ORIGINAL = 36881
 _DATETIME = 306
 _ORIENTATION = 274
 
+# Version of probe()'s output: bump when it changes, so cached results of an
+# older probe are not served.
+PROBE_VERSION = "1"
+
 # Version of the preparation recipe: bump when prepare() output changes so the
 # content-addressed cache does not serve stale copies.
 RECIPE = "1"
@@ -210,7 +214,7 @@ def probe(path: Path, tz: ZoneInfo) -> Probe:
 def probe_cached(path: Path, sha256: str, tz: ZoneInfo, cache_dir: Path) -> Probe:
     """``probe``, remembered by content digest: agents run `check` again and again, and
     decoding every 12 MP original each time was most of its run time."""
-    key = hashlib.sha256(f"probe|{RECIPE}|{sha256}|{tz.key}".encode()).hexdigest()[:32]
+    key = hashlib.sha256(f"probe|{PROBE_VERSION}|{sha256}|{tz.key}".encode()).hexdigest()[:32]
     entry = cache_dir / "probe" / f"{key}.json"
     try:
         data = json.loads(entry.read_text(encoding="utf-8"))
