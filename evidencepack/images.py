@@ -9,9 +9,9 @@ problems become notes on the exhibit.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
-import tempfile
 import threading
 import warnings
 from contextlib import contextmanager
@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image, ImageFile, ImageFilter, ImageOps, ImageStat, UnidentifiedImageError
 
+from evidencepack.atomic import write_atomic
 from evidencepack.models import ImageInfo
 
 # 12 MP phone photos are normal; 64 MP phones exist. Past this, a file is more
@@ -123,6 +124,10 @@ def _draft(img: Image.Image, mode: str, limit: int) -> None:
 
 def _grey_thumb(img: Image.Image) -> Image.Image:
     _draft(img, "L", 512)
+    if img.mode in ("RGB", "RGBA", "L", "CMYK") and max(img.size) > 1024:
+        # PNGs have no draft mode: shrink before converting, so a 100 MP PNG is not
+        # copied at full size twice more (RGB, then grey).
+        img = img.reduce(max(img.size) // 1024)
     grey = _to_rgb(img).convert("L")
     grey.thumbnail((512, 512))
     return grey
@@ -228,18 +233,10 @@ def probe_cached(path: Path, sha256: str, tz: ZoneInfo, cache_dir: Path) -> Prob
     data = {"info": result.info.model_dump() if result.info else None,
             "exif_time": result.exif_time.isoformat() if result.exif_time else None,
             "problems": result.problems}
-    tmp = None
     try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=entry.parent, suffix=".part")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh)
-        os.replace(tmp, entry)
+        write_atomic(entry, json.dumps(data).encode("utf-8"))
     except OSError:
         pass  # a read-only cache only costs speed
-    finally:
-        if tmp and os.path.exists(tmp):
-            os.unlink(tmp)
     return result
 
 
@@ -269,13 +266,13 @@ def _cache_name(sha256: str, recipe: Recipe, screenshot: bool) -> str:
 
 
 def _is_valid_cached(path: Path) -> bool:
-    # A cache entry is only trusted when it decodes: a killed writer or a
-    # corrupted disk must not put a broken image into a pack.
+    # An entry is trusted only when its bytes match the digest recorded when it
+    # was written: a JPEG with a flipped bit still decodes, and would go into a
+    # pack unnoticed.
     try:
-        with Image.open(path) as img, _strict_decoding():
-            img.load()
-        return True
-    except Exception:  # noqa: BLE001
+        recorded = path.with_name(path.name + ".sha256").read_text(encoding="ascii").strip()
+        return hashlib.sha256(path.read_bytes()).hexdigest() == recorded
+    except (OSError, UnicodeDecodeError):
         return False
 
 
@@ -296,18 +293,15 @@ def prepare(src: Path, sha256: str, *, screenshot: bool, recipe: Recipe,
         frame = ImageOps.exif_transpose(img) if _valid_orientation(img) else img.copy()
     frame = _to_rgb(frame)
     frame.thumbnail((limit, limit), Image.Resampling.LANCZOS)
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if screenshot:
-                frame.save(fh, "PNG", optimize=False, compress_level=6)
-            else:
-                frame.save(fh, "JPEG", quality=recipe.quality, optimize=True,
-                           progressive=False)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    buf = io.BytesIO()
+    if screenshot:
+        frame.save(buf, "PNG", optimize=False, compress_level=6)
+    else:
+        frame.save(buf, "JPEG", quality=recipe.quality, optimize=True, progressive=False)
+    data = buf.getvalue()
+    write_atomic(target, data)
+    write_atomic(target.with_name(target.name + ".sha256"),
+                 hashlib.sha256(data).hexdigest().encode("ascii"))
     return target
 
 

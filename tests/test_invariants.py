@@ -212,10 +212,6 @@ def test_truncated_cache_entry_is_rebuilt_after_weasyprint_is_imported(tmp_path)
     assert again.read_bytes() == good
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "images._is_valid_cached only checks that an entry decodes; JPEG decodes through "
-    "flipped bits, so a silently corrupted entry goes into the pack. Needs a content "
-    "digest of each cache entry (see docs/bad-input.md)"))
 def test_bit_flipped_cache_entry_is_detected(tmp_path):
     from evidencepack.images import Recipe, prepare
     from tests.conftest import photo
