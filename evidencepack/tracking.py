@@ -562,24 +562,30 @@ def _json_records(records: list, display: str, tz: ZoneInfo,
             warnings.append(Warning_(path=display, line=number,
                                      message="record is not an object; skipped"))
             continue
-        raw_time = _field_value(record, "time")
-        at = _parse_time(raw_time, tz)
-        if at is None:
-            warnings.append(Warning_(path=display, line=number, message=(
-                f"record has no readable time ({_clean(raw_time)[:40]!r}); skipped")))
-            continue
-        text = _clean(_field_value(record, "description"))
-        if not text:
-            warnings.append(Warning_(path=display, line=number,
-                                     message="record has no description; skipped"))
-            continue
-        events.append(_event(
-            at, text,
-            location=_scalar(_field_value(record, "location")),
-            code=_scalar(_field_value(record, "code")),
-            name=_scalar(_field_value(record, "status")),
-            source=display, line=number))
+        event = _record_event(lambda field: _field_value(record, field), tz, display,
+                              number, warnings)
+        if event is not None:
+            events.append(event)
     return events
+
+
+def _record_event(get, tz: ZoneInfo, display: str, line: int, warnings: list[Warning_],
+                  noun: str = "record") -> TrackingEvent | None:
+    """One JSON record or CSV row (``get(field)`` reads a field) as an event, or a
+    warning naming its line when it has no readable time or no description."""
+    raw_time = get("time")
+    at = _parse_time(raw_time, tz)
+    if at is None:
+        warnings.append(Warning_(path=display, line=line, message=(
+            f"{noun} has no readable time ({_clean(raw_time)[:40]!r}); skipped")))
+        return None
+    text = _clean(get("description"))
+    if not text:
+        warnings.append(Warning_(path=display, line=line,
+                                 message=f"{noun} has no description; skipped"))
+        return None
+    return _event(at, text, location=_scalar(get("location")), code=_scalar(get("code")),
+                  name=_scalar(get("status")), source=display, line=line)
 
 
 # --- CSV ---------------------------------------------------------------------------
@@ -655,22 +661,9 @@ def _parse_csv(lines: list[str], display: str, tz: ZoneInfo, found: _Found,
                 index = columns.get(field)
                 return row[index] if index is not None and index < len(row) else ""
 
-            at = _parse_time(cell("time"), tz)
-            if at is None:
-                warnings.append(Warning_(path=display, line=line_no, message=(
-                    f"unreadable time {_clean(cell('time'))[:40]!r}; row skipped")))
-                continue
-            text = _clean(cell("description"))
-            if not text:
-                warnings.append(Warning_(path=display, line=line_no,
-                                         message="empty description; row skipped"))
-                continue
-            events.append(_event(
-                at, text,
-                location=_scalar(cell("location")),
-                code=_scalar(cell("code")),
-                name=_scalar(cell("status")),
-                source=display, line=line_no))
+            event = _record_event(cell, tz, display, line_no, warnings, noun="row")
+            if event is not None:
+                events.append(event)
     except csv.Error as exc:
         raise ParseError(f"not readable as CSV ({exc})", path=display,
                          line=header_index + 2 + consumed) from exc

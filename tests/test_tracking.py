@@ -264,8 +264,8 @@ def test_csv_bad_rows_are_warnings_with_line_numbers(tmp_path):
                "2024-03-10 19:00,杭州,已签收\n")
     assert len(tl.events) == 2
     assert [(w.line, w.message) for w in tl.warnings] == [
-        (3, "unreadable time '三月九日'; row skipped"),
-        (5, "empty description; row skipped")]
+        (3, "row has no readable time ('三月九日'); skipped"),
+        (5, "row has no description; skipped")]
 
 
 def test_csv_title_lines_above_the_header_give_carrier_and_number(tmp_path):
