@@ -26,7 +26,7 @@ from evidencepack.atomic import write_atomic
 from evidencepack.errors import RenderError, SizeLimitError
 from evidencepack.evidence import KIND_ORDER
 from evidencepack.images import Recipe, default_cache_dir, prepare
-from evidencepack.models import EvidenceItem, EvidenceKind, TrackingStatus
+from evidencepack.models import EvidenceItem, EvidenceKind, TimeSource, TrackingStatus
 from evidencepack.pipeline import Analysis
 from evidencepack import tracking as tracking_mod
 
@@ -344,7 +344,10 @@ def _timeline(analysis: Analysis, L: dict) -> list[dict]:
             add(first.at, L["more_tagged"].format(n=len(indexes), tag=tag), label,
                 f"msg-{label}-{first.line}", "summary")
     for e in analysis.evidence:
-        if e.image is not None and e.captured_at and e.kind != EvidenceKind.chat_screenshot:
+        # A file's modified time (a copy, a checkout) says nothing about the case:
+        # the timeline shows only capture times the evidence itself carries.
+        if (e.image is not None and e.captured_at and e.kind != EvidenceKind.chat_screenshot
+                and e.time_source != TimeSource.mtime):
             add(e.captured_at, L["ev_captured"].format(label=e.label) + f" [{e.time_source.value}]",
                 e.label, f"ex-{e.label}")
     for d in analysis.deadlines:

@@ -202,3 +202,18 @@ def test_redact_masks_phone_numbers_everywhere_the_pack_shows_them(tmp_path):
     assert "文三路90号" not in text
     manifest = json.loads(masked.with_suffix(".manifest.json").read_text(encoding="utf-8"))
     assert manifest["redacted"] is True
+
+
+def test_timeline_leaves_out_times_that_are_only_a_files_modified_time(tmp_path):
+    """A checkout's or copy's mtime says nothing about the case; it must not read as an event."""
+    from PIL import Image
+
+    case = make_case(tmp_path / "cases")
+    Image.new("RGB", (900, 1200), "white").save(case / "reports" / "scan.png")  # no time in name/EXIF
+    out = tmp_path / "p.pdf"
+    assert run("build", case, "-o", out, "--lang", "en").exit_code == 0
+    texts = pdf_text(out)
+    timeline = next(t for t in texts if t.startswith("Timeline") or "\nTimeline\n" in t)
+    assert "P1 captured [EXIF]" in timeline
+    assert "D1 captured" not in timeline
+    assert "[file modified time]" in "".join(texts)  # still stated on the exhibit itself
