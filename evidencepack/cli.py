@@ -80,6 +80,14 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 case_arg = click.argument("case_dir", type=click.Path(path_type=Path))
 
 
+def cases_root_options(command):
+    """The arguments every command over a folder of cases shares (queue, audit)."""
+    for decorate in reversed([click.argument("cases_root", type=click.Path(path_type=Path)),
+                              lang_option, now_option, checklists_option, json_option]):
+        command = decorate(command)
+    return command
+
+
 @click.group(cls=EvidencePackGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="evidencepack")
 def cli() -> None:
@@ -263,11 +271,7 @@ def checklists_cmd(dispute_type, lang, checklists, as_json) -> None:
 
 
 @cli.command()
-@click.argument("cases_root", type=click.Path(path_type=Path))
-@lang_option
-@now_option
-@checklists_option
-@json_option
+@cases_root_options
 def queue(cases_root: Path, lang, now, checklists, as_json) -> None:
     """The to-do list: every case under CASES_ROOT, most urgent first.
 
@@ -292,11 +296,7 @@ def queue(cases_root: Path, lang, now, checklists, as_json) -> None:
 
 
 @cli.command()
-@click.argument("cases_root", type=click.Path(path_type=Path))
-@lang_option
-@now_option
-@checklists_option
-@json_option
+@cases_root_options
 @click.option("--csv", "csv_file", type=click.Path(path_type=Path, dir_okay=False),
               default=None, help="Also write a CSV (UTF-8 with BOM, for Excel): one row per "
                                  "case, item columns named <dispute_type>.<item_id>.")
