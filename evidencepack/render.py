@@ -52,10 +52,10 @@ MAX_MESSAGE_CHARS = 4000
 # Step by step, what --max-size may trade away: photos first, screenshots last.
 SIZE_LADDER = [
     Recipe(),
-    Recipe(max_px=1400, quality=60, screenshot_max_px=2200),
-    Recipe(max_px=1200, quality=50, screenshot_max_px=2200),
-    Recipe(max_px=1000, quality=40, screenshot_max_px=1800),
-    Recipe(max_px=800, quality=35, screenshot_max_px=1400),
+    Recipe(max_px=1000, quality=55, screenshot_max_px=2200),
+    Recipe(max_px=900, quality=45, screenshot_max_px=2000),
+    Recipe(max_px=800, quality=40, screenshot_max_px=1800),
+    Recipe(max_px=700, quality=35, screenshot_max_px=1400),
 ]
 
 
@@ -221,7 +221,9 @@ def _shown_text(text: str, label: str, L: dict) -> str:
         n=len(text) - MAX_MESSAGE_CHARS, label=label)
 
 
-def _exhibit_groups(analysis: Analysis, prepared: Prepared, L: dict) -> list[dict]:
+def _exhibit_groups(analysis: Analysis, prepared: Prepared, L: dict,
+                    linked: set[str]) -> list[dict]:
+    """``linked``: the anchors the timeline points to; only those messages get an id."""
     role_text = {r: L[f"role_{r}"] for r in ("buyer", "seller", "platform", "system", "unknown")}
     messages_by_source: dict[str, list] = {}
     for m in analysis.chat.messages:
@@ -265,7 +267,8 @@ def _exhibit_groups(analysis: Analysis, prepared: Prepared, L: dict) -> list[dic
                 "role": m.role.value, "role_text": role_text.get(m.role.value, m.role.value),
                 "kind": m.kind, "tags": m.tags, "text": _shown_text(m.text, item.label, L),
                 "risk": bool(RISK_TAGS.intersection(m.tags)),
-                "anchor": f"msg-{item.label}-{m.line}"} for m in messages_by_source.get(item.path, [])]
+                "anchor": anchor if (anchor := f"msg-{item.label}-{m.line}") in linked else None}
+                for m in messages_by_source.get(item.path, [])]
         elif item.kind == EvidenceKind.tracking_export:
             rows = []
             for ev in events_by_source.get(item.path, []):
@@ -364,7 +367,8 @@ def build_context(analysis: Analysis, prepared: Prepared, opts: RenderOptions,
     for i in r.items:
         if i.level != "recommended" and not (i.status == "missing" and i.group_met):
             counts[i.status] += 1
-    groups = _exhibit_groups(analysis, prepared, L)
+    timeline = _timeline(analysis, L)
+    groups = _exhibit_groups(analysis, prepared, L, {row["anchor"] for row in timeline})
     toc = [{"level": 1, "anchor": "statement", "title": L["statement"]},
            {"level": 1, "anchor": "timeline", "title": L["timeline"]}]
     for g in groups:
@@ -400,7 +404,7 @@ def build_context(analysis: Analysis, prepared: Prepared, opts: RenderOptions,
         "generated_at": opts.generated_at.astimezone(analysis.case.tz).strftime("%Y-%m-%d %H:%M:%S %z"),
         "generated_at_iso": opts.generated_at.astimezone(analysis.case.tz).isoformat(),
         "input_digest": digest, "redacted": redacted,
-        "toc": toc, "groups": groups, "timeline": _timeline(analysis, L),
+        "toc": toc, "groups": groups, "timeline": timeline,
         "warnings": [str(w) for w in analysis.warnings],
         "manifest_rows": [{"label": e.label, "path": e.path, "kind": e.kind.value,
                            "size": _human_size(e.size), "sha256": e.sha256,
