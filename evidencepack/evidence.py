@@ -40,6 +40,11 @@ LABEL_PREFIX = {
 }
 KIND_ORDER = list(LABEL_PREFIX)
 
+# Kinds whose images are screenshots: their text must stay sharp, so they are
+# kept lossless and reduced last.
+SCREENSHOT_KINDS = {EvidenceKind.listing_screenshot, EvidenceKind.chat_screenshot,
+                    EvidenceKind.tracking_screenshot}
+
 
 def kind_for(folder: str, suffix: str) -> EvidenceKind:
     suffix = suffix.lower()
@@ -201,9 +206,12 @@ def gather(case_dir: Path, case: Case) -> tuple[list[EvidenceItem], list[Warning
         except OSError as exc:
             raise InputError(f"cannot read evidence file ({exc.strerror})",
                              path=display_path(rel)) from exc
-        probed = (probe_cached(path, digest, tz, cache_dir)
+        override = overrides.get(rel)
+        kind = (override.kind if override and override.kind
+                else kind_for(rel.parts[0] if len(rel.parts) > 1 else "other", rel.suffix))
+        probed = (probe_cached(path, digest, tz, cache_dir, screenshot=kind in SCREENSHOT_KINDS)
                   if rel.suffix.lower() in IMAGE_SUFFIXES else None)
-        return rel, path, stat, digest, probed
+        return rel, path, stat, digest, kind, probed
 
     # Hashing and decoding release the GIL: one thread per core halves a
     # photo-heavy case's check time on two cores.
@@ -211,10 +219,8 @@ def gather(case_dir: Path, case: Case) -> tuple[list[EvidenceItem], list[Warning
         inspected = list(pool.map(inspect, _walk(case_dir, warnings)))
 
     items: list[EvidenceItem] = []
-    for rel, path, stat, digest, probed in inspected:
+    for rel, path, stat, digest, kind, probed in inspected:
         override = overrides.get(rel)
-        kind = (override.kind if override and override.kind
-                else kind_for(rel.parts[0] if len(rel.parts) > 1 else "other", rel.suffix))
         media_type = mimetypes.guess_type(rel.name)[0] or "application/octet-stream"
         item = EvidenceItem(path=display_path(rel), fs_path=str(rel), kind=kind, size=stat.st_size,
                             sha256=digest, media_type=media_type,

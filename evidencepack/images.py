@@ -12,15 +12,13 @@ import hashlib
 import io
 import json
 import os
-import threading
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from PIL import Image, ImageFile, ImageFilter, ImageOps, ImageStat, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageFilter, ImageStat, UnidentifiedImageError
 
 from evidencepack.atomic import write_atomic
 from evidencepack.models import ImageInfo
@@ -41,7 +39,7 @@ _ORIENTATION = 274
 
 # Version of probe()'s output: bump when it changes, so cached results of an
 # older probe are not served.
-PROBE_VERSION = "1"
+PROBE_VERSION = "2"
 
 # Version of the preparation recipe: bump when prepare() output changes so the
 # content-addressed cache does not serve stale copies.
@@ -62,26 +60,19 @@ def _open(path: Path) -> Image.Image:
         return Image.open(path)
 
 
-_STRICT = threading.Lock()
-
-
-@contextmanager
-def _strict_decoding():
-    """Make Pillow raise on a truncated file for the duration of one check.
+def _strict() -> None:
+    """Make Pillow raise on a truncated file, as it does by default.
 
     Importing WeasyPrint sets ``ImageFile.LOAD_TRUNCATED_IMAGES = True`` for the
     whole process, after which Pillow pads a truncated photo with grey instead of
     failing: a probe after any build in the same process (tests, batch workers)
     would call a half-received photo fine, and a truncated cache entry would be
-    trusted. The flag is process-wide, hence the lock.
+    trusted. evidencepack never wants that: WeasyPrint only ever loads our
+    prepared copies, which are checked against their recorded digest. So the
+    flag is turned back off before every decode and left off, which needs no
+    lock (the previous save-and-restore under a lock serialised all probing).
     """
-    with _STRICT:
-        saved = ImageFile.LOAD_TRUNCATED_IMAGES
-        ImageFile.LOAD_TRUNCATED_IMAGES = False
-        try:
-            yield
-        finally:
-            ImageFile.LOAD_TRUNCATED_IMAGES = saved
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 
 def _exif_time(img: Image.Image, tz: ZoneInfo) -> tuple[datetime | None, str | None]:
@@ -122,13 +113,8 @@ def _draft(img: Image.Image, mode: str, limit: int) -> None:
         img.draft(mode, (max(1, int(w * scale)), max(1, int(h * scale))))
 
 
-def _grey_thumb(img: Image.Image) -> Image.Image:
-    _draft(img, "L", 512)
-    if img.mode in ("RGB", "RGBA", "L", "CMYK") and max(img.size) > 1024:
-        # PNGs have no draft mode: shrink before converting, so a 100 MP PNG is not
-        # copied at full size twice more (RGB, then grey).
-        img = img.reduce(max(img.size) // 1024)
-    grey = _to_rgb(img).convert("L")
+def _grey_thumb(frame: Image.Image) -> Image.Image:
+    grey = frame.convert("L")
     grey.thumbnail((512, 512))
     return grey
 
@@ -157,26 +143,37 @@ def _ahash(grey: Image.Image) -> str:
     return f"{bits:064x}"
 
 
-def probe(path: Path, tz: ZoneInfo) -> Probe:
+def probe(path: Path, tz: ZoneInfo, *, screenshot: bool = False,
+          recipe: Recipe | None = None) -> Probe:
     """Read size, capture time and quality of an image, without ever raising."""
+    return _probe(path, tz, _limit(recipe or Recipe(), screenshot))[0]
+
+
+def _probe(path: Path, tz: ZoneInfo, limit: int) -> tuple[Probe, Image.Image | None]:
+    """The probe, and the decoded page frame its quality was measured on.
+
+    Decoding a 12 MP JPEG is most of the cost of both probing and preparing it,
+    so the quality measures come from the very frame the pack shows (oriented,
+    reduced to the recipe's size), and a build decodes each photo once.
+    """
     result = Probe()
+    _strict()
     try:
-        with _strict_decoding():
-            img = _open(path)
+        img = _open(path)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         result.problems.append(f"image larger than {MAX_PIXELS // 1_000_000} MP; not decoded "
                                "(possible decompression bomb)")
-        return result
+        return result, None
     except UnidentifiedImageError:
         result.problems.append("not a readable image (wrong extension, corrupt, or an "
                                "unsupported format such as HEIC)")
-        return result
+        return result, None
     except OSError as exc:
         result.problems.append(f"cannot open image ({exc})")
-        return result
+        return result, None
     except Exception as exc:  # noqa: BLE001 - e.g. a PNG chunk name that is not ASCII
         result.problems.append(f"not a readable image ({type(exc).__name__}: {exc})")
-        return result
+        return result, None
     with img:
         width, height = img.size
         info = ImageInfo(width=width, height=height, format=img.format)
@@ -184,15 +181,15 @@ def probe(path: Path, tz: ZoneInfo) -> Probe:
             # Reading metadata decodes data too: a PNG's EXIF may follow its pixels,
             # a GIF's frames are counted by seeking through them. Pillow raises
             # OSError, struct.error, EOFError, IndexError... on damaged files.
-            with _strict_decoding():
-                orientation = (img.getexif().get(_ORIENTATION) if hasattr(img, "getexif")
-                               else None)
-                frames = getattr(img, "n_frames", 1)
+            orientation = (img.getexif().get(_ORIENTATION) if hasattr(img, "getexif")
+                           else None)
+            frames = getattr(img, "n_frames", 1)
             exif_time, exif_problem = _exif_time(img, tz)
         except Exception as exc:  # noqa: BLE001 - a damaged file is a note, not a crash
             result.problems.append(f"image data is damaged or truncated ({exc or type(exc).__name__})")
-            return result
-        if orientation is not None and orientation not in range(1, 9):
+            return result, None
+        valid_orientation = orientation is None or orientation in range(1, 9)
+        if not valid_orientation:
             result.problems.append(f"EXIF orientation {orientation} is invalid; shown as stored")
         if frames > 1:
             result.problems.append(f"animated image with {frames} frames; "
@@ -201,25 +198,32 @@ def probe(path: Path, tz: ZoneInfo) -> Probe:
         if exif_problem:
             result.problems.append(exif_problem)
         try:
-            with _strict_decoding():
-                grey = _grey_thumb(img)
+            frame = _page_frame(img, limit, valid_orientation)
+            grey = _grey_thumb(frame)
             info.sharpness = _sharpness(grey)
             info.brightness = round(ImageStat.Stat(grey).mean[0], 1)
             info.ahash = _ahash(grey)
         except Image.DecompressionBombError:  # pragma: no cover - caught at open
             result.problems.append("image too large to decode")
-            return result
+            return result, None
         except Exception as exc:  # noqa: BLE001 - as above: damaged data, never a crash
             result.problems.append(f"image data is damaged or truncated ({exc or type(exc).__name__})")
-            return result
+            return result, None
         result.info = info
-    return result
+    return result, frame
 
 
-def probe_cached(path: Path, sha256: str, tz: ZoneInfo, cache_dir: Path) -> Probe:
+def probe_cached(path: Path, sha256: str, tz: ZoneInfo, cache_dir: Path, *,
+                 screenshot: bool = False) -> Probe:
     """``probe``, remembered by content digest: agents run `check` again and again, and
-    decoding every 12 MP original each time was most of its run time."""
-    key = hashlib.sha256(f"probe|{PROBE_VERSION}|{sha256}|{tz.key}".encode()).hexdigest()[:32]
+    decoding every 12 MP original each time was most of its run time.
+
+    A probe that decodes also leaves the page copy for the default recipe in the
+    cache, so the build after a `check` decodes nothing again.
+    """
+    recipe = Recipe()
+    limit = _limit(recipe, screenshot)
+    key = hashlib.sha256(f"probe|{PROBE_VERSION}|{sha256}|{tz.key}|{limit}".encode()).hexdigest()[:32]
     entry = cache_dir / "probe" / f"{key}.json"
     try:
         data = json.loads(entry.read_text(encoding="utf-8"))
@@ -229,11 +233,13 @@ def probe_cached(path: Path, sha256: str, tz: ZoneInfo, cache_dir: Path) -> Prob
                      problems=list(data["problems"]))
     except (OSError, ValueError, KeyError, TypeError):
         pass  # absent or damaged: probe again and rewrite it
-    result = probe(path, tz)
+    result, frame = _probe(path, tz, limit)
     data = {"info": result.info.model_dump() if result.info else None,
             "exif_time": result.exif_time.isoformat() if result.exif_time else None,
             "problems": result.problems}
     try:
+        if frame is not None:
+            _save_copy(frame, cache_dir / _cache_name(sha256, recipe, screenshot), recipe, screenshot)
         write_atomic(entry, json.dumps(data).encode("utf-8"))
     except OSError:
         pass  # a read-only cache only costs speed
@@ -279,6 +285,47 @@ def _is_valid_cached(path: Path) -> bool:
         return False
 
 
+def _limit(recipe: Recipe, screenshot: bool) -> int:
+    return recipe.screenshot_max_px if screenshot else recipe.max_px
+
+
+_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+              4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+              6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+              8: Image.Transpose.ROTATE_90}
+
+
+def _page_frame(img: Image.Image, limit: int, valid_orientation: bool) -> Image.Image:
+    """Decode ``img`` as the pack shows it: oriented, RGB, at most ``limit`` px."""
+    orientation = img.getexif().get(_ORIENTATION, 1) if valid_orientation else 1
+    _draft(img, "RGB", limit)
+    frame = img
+    if img.format != "JPEG" and img.mode in ("RGB", "RGBA", "L", "CMYK") \
+            and max(img.size) >= 2 * limit:
+        # PNGs have no draft mode: shrink before converting, so a 100 MP PNG is
+        # not copied at full size again (RGB, then oriented).
+        frame = img.reduce(max(img.size) // limit)
+    if orientation in _TRANSPOSE:
+        frame = frame.transpose(_TRANSPOSE[orientation])
+    frame = _to_rgb(frame)
+    if frame is img:
+        frame = img.copy()  # the caller closes img; the frame outlives it
+    frame.thumbnail((limit, limit), Image.Resampling.LANCZOS)
+    return frame
+
+
+def _save_copy(frame: Image.Image, target: Path, recipe: Recipe, screenshot: bool) -> None:
+    buf = io.BytesIO()
+    if screenshot:
+        frame.save(buf, "PNG", optimize=False, compress_level=6)
+    else:
+        frame.save(buf, "JPEG", quality=recipe.quality, optimize=True, progressive=False)
+    data = buf.getvalue()
+    write_atomic(target, data)
+    write_atomic(target.with_name(target.name + ".sha256"),
+                 hashlib.sha256(data).hexdigest().encode("ascii"))
+
+
 def prepare(src: Path, sha256: str, *, screenshot: bool, recipe: Recipe,
             cache_dir: Path) -> Path:
     """Return a page-ready copy of ``src`` (orientation applied, reduced, re-encoded).
@@ -290,21 +337,10 @@ def prepare(src: Path, sha256: str, *, screenshot: bool, recipe: Recipe,
     target = cache_dir / _cache_name(sha256, recipe, screenshot)
     if target.exists() and _is_valid_cached(target):
         return target
-    limit = recipe.screenshot_max_px if screenshot else recipe.max_px
+    _strict()
     with _open(src) as img:
-        _draft(img, "RGB", limit)
-        frame = ImageOps.exif_transpose(img) if _valid_orientation(img) else img.copy()
-    frame = _to_rgb(frame)
-    frame.thumbnail((limit, limit), Image.Resampling.LANCZOS)
-    buf = io.BytesIO()
-    if screenshot:
-        frame.save(buf, "PNG", optimize=False, compress_level=6)
-    else:
-        frame.save(buf, "JPEG", quality=recipe.quality, optimize=True, progressive=False)
-    data = buf.getvalue()
-    write_atomic(target, data)
-    write_atomic(target.with_name(target.name + ".sha256"),
-                 hashlib.sha256(data).hexdigest().encode("ascii"))
+        frame = _page_frame(img, _limit(recipe, screenshot), _valid_orientation(img))
+    _save_copy(frame, target, recipe, screenshot)
     return target
 
 

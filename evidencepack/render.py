@@ -24,7 +24,7 @@ from pydantic import AwareDatetime, BaseModel
 from evidencepack import __version__
 from evidencepack.atomic import write_atomic
 from evidencepack.errors import RenderError, SizeLimitError
-from evidencepack.evidence import KIND_ORDER
+from evidencepack.evidence import KIND_ORDER, SCREENSHOT_KINDS
 from evidencepack.images import Recipe, default_cache_dir, prepare
 from evidencepack.models import EvidenceItem, EvidenceKind, TimeSource, TrackingStatus
 from evidencepack.pipeline import Analysis
@@ -32,11 +32,6 @@ from evidencepack import tracking as tracking_mod
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 FETCH_PREFIX = "evidencepack:/prepared/"
-
-# Kinds whose images are screenshots: their text must stay sharp, so they are
-# kept lossless and reduced last.
-SCREENSHOT_KINDS = {EvidenceKind.listing_screenshot, EvidenceKind.chat_screenshot,
-                    EvidenceKind.tracking_screenshot}
 
 # Chat tags an arbitrator must not miss, or the agent must see as a risk: every
 # such message is in the timeline. Other tags are frequent (a long chat has

@@ -311,4 +311,9 @@ def test_truncation_is_seen_even_after_weasyprint_is_imported(tmp_path):
     path = tmp_path / "truncated.jpg"
     path.write_bytes(truncated_jpeg())
     assert any("image data is damaged or truncated" in p for p in probe(path, TZ).problems)
-    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # restored for WeasyPrint
+    # and it stays seen: no grey-padded copy is prepared either
+    from evidencepack.images import Recipe, prepare
+
+    with pytest.raises(OSError):
+        prepare(path, "0" * 64, screenshot=False, recipe=Recipe(), cache_dir=tmp_path / "cache")
+    assert not list((tmp_path / "cache").glob("*.jpg"))
