@@ -195,9 +195,12 @@ def _size(value: str | None) -> int | None:
               show_default=True,
               help="Which limit applies to --images: a refund message image (500 KB on "
                    "Taobao) or the proof attached when refusing a refund (130,000 bytes).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Processes to lay a large pack out in (default: every core; 1 lays it "
+                   "out in one piece).")
 @json_option
 def build(case_dir: Path, output, lang, now, redact, checklists, generated_at, templates,
-          max_size, attach_originals, images_dir, image_limit, as_json) -> None:
+          max_size, attach_originals, images_dir, image_limit, jobs, as_json) -> None:
     """Render the case's evidence pack (PDF) and its manifest (JSON) beside it."""
     from evidencepack.errors import InputError
     from evidencepack.evidence import inside
@@ -216,7 +219,7 @@ def build(case_dir: Path, output, lang, now, redact, checklists, generated_at, t
     result = build_pack(analysis, RenderOptions(
         output=output, generated_at=stamp, templates=templates, max_size=limit,
         max_pages=upload.pdf_max_pages if upload.accepts_pdf else None,
-        attach_originals=attach_originals), redact=redact)
+        attach_originals=attach_originals, jobs=jobs), redact=redact)
     images = []
     if images_dir is not None:
         from evidencepack.pageimages import export_pages
