@@ -502,7 +502,10 @@ def batch_command(help_text: str, root: Path, out_dir: Path, jobs: int) -> list[
 # =====================================================================================
 
 def baseline_main(case_dir: str, output: str) -> None:
-    """Same Analysis, same templates and fetcher, but the original image files."""
+    """The naive way: the same Analysis and the same HTML given to WeasyPrint once, in
+    one process, with the original image files and Python's defaults (cycle collector on)."""
+    import contextlib
+
     from evidencepack import render
     from evidencepack.cli import _parse_time
     from evidencepack.pipeline import Options, analyse
@@ -511,79 +514,105 @@ def baseline_main(case_dir: str, output: str) -> None:
         return Path(src)
 
     render.prepare = original
+    render._without_cycle_collection = contextlib.nullcontext
     analysis = analyse(Path(case_dir), Options(now=_parse_time(NOW, "--now")))
     render.build_pack(analysis, render.RenderOptions(
-        output=Path(output), generated_at=_parse_time(GENERATED_AT, "--generated-at")))
+        output=Path(output), generated_at=_parse_time(GENERATED_AT, "--generated-at"), jobs=1))
 
 
 # =====================================================================================
 # Profile
 # =====================================================================================
 
-def phase_timings(case_dir: Path) -> dict[str, float]:
-    """Wall time of each stage of one cold large build, in-process and without a profiler."""
-    import jinja2
-    import weasyprint
-    import weasyprint.document
+class StageLog:
+    """Start and end of each stage, in every process of one build.
 
-    from evidencepack import render
-    from evidencepack.cli import _parse_time
-    from evidencepack.pipeline import Options, analyse
+    The pack's second piece is laid out in a forked process, which inherits these
+    wrappers; each process appends its own lines to one file.
+    """
 
-    timers: dict[str, float] = {}
+    def __init__(self, path: Path):
+        self.path = path
+        self.t0 = time.perf_counter()  # the same clock after fork (CLOCK_MONOTONIC)
+        self.saved: list = []
 
-    def timed(name, fn):
+    def wrap(self, obj, attr: str, name: str) -> None:
+        fn = getattr(obj, attr)
+        self.saved.append((obj, attr, fn))
+        log = self
+
         def wrapper(*args, **kwargs):
-            t = time.perf_counter()
+            start = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
             finally:
-                timers[name] = timers.get(name, 0.0) + time.perf_counter() - t
-        return wrapper
+                with open(log.path, "a") as out:
+                    out.write(f"{os.getpid()}\t{name}\t{start - log.t0:.3f}\t"
+                              f"{time.perf_counter() - log.t0:.3f}\n")
+        setattr(obj, attr, wrapper)
 
-    patches = [(render, "_prepare_all", "prepare images (thread pool)"),
-               (render, "build_context", "view model (build_context)"),
-               (jinja2.environment.Template, "render", "Jinja2 template"),
-               (weasyprint.HTML, "render", "WeasyPrint HTML.render (style + layout)"),
-               (weasyprint.document.Document, "write_pdf", "WeasyPrint write_pdf (draw + fonts + images)"),
-               (render, "_append_documents", "append report PDF (pypdf)"),
-               (render, "_write_atomic", "write files (fsync)")]
-    saved = [(obj, attr, getattr(obj, attr)) for obj, attr, _ in patches]
-    for obj, attr, name in patches:
-        setattr(obj, attr, timed(name, getattr(obj, attr)))
-    cache = Path(tempfile.mkdtemp(prefix="evidencepack-bench-phase-cache-"))
-    out_dir = Path(tempfile.mkdtemp(prefix="evidencepack-bench-phase-out-"))
-    try:
-        t0 = time.perf_counter()
-        analysis = analyse(case_dir, Options(now=_parse_time(NOW, "--now")))
-        timers["analyse (gather, hash, probe, parse, check)"] = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        render.build_pack(analysis, render.RenderOptions(
-            output=out_dir / "pack.pdf", generated_at=_parse_time(GENERATED_AT, "--generated-at"),
-            cache_dir=cache))
-        timers["build_pack total"] = time.perf_counter() - t1
-        timers["analyse + build_pack"] = time.perf_counter() - t0
-    finally:
-        for obj, attr, fn in saved:
+    def restore(self) -> None:
+        for obj, attr, fn in reversed(self.saved):
             setattr(obj, attr, fn)
-        shutil.rmtree(cache, ignore_errors=True)
-        shutil.rmtree(out_dir, ignore_errors=True)
-    return timers
+
+    def read(self) -> list[dict]:
+        rows = []
+        for line in self.path.read_text().splitlines():
+            pid, name, start, end = line.split("\t")
+            rows.append({"pid": int(pid), "stage": name, "start_s": float(start),
+                         "end_s": float(end)})
+        for r in rows:
+            r["process"] = "main" if r["pid"] == os.getpid() else "layout child"
+        return sorted(rows, key=lambda r: r["start_s"])
+
+
+def phase_timings(case_dir: Path, jobs: int | None) -> list[dict]:
+    """When each stage of one cold large build ran, in which process (in-process, no profiler)."""
+    import weasyprint.document
+
+    from evidencepack import parallel, pipeline, render
+    from evidencepack.cli import _parse_time
+    from evidencepack.pipeline import Options, analyse
+
+    work = Path(tempfile.mkdtemp(prefix="evidencepack-bench-phase-"))
+    os.environ["EVIDENCEPACK_CACHE"] = str(work / "cache")
+    log = StageLog(work / "stages.tsv")
+    for obj, attr, name in [
+            (pipeline, "gather", "gather: hash, probe and prepare photos (threads)"),
+            (pipeline, "_parse_chat", "parse chat"),
+            (render, "_prepare_all", "page copies (cached by gather)"),
+            (render, "build_context", "view model"),
+            (parallel, "split", "render template + split (Jinja2)"),
+            (parallel, "lay_out", "WeasyPrint layout"),
+            (weasyprint.document.Document, "write_pdf", "WeasyPrint draw + write"),
+            (parallel, "_stitch", "stitch pieces (pypdf)"),
+            (render, "_append_documents", "lay report pages on their placeholders"),
+            (render, "write_atomic", "write PDF + manifest (fsync)")]:
+        log.wrap(obj, attr, name)
+    try:
+        analysis = analyse(case_dir, Options(now=_parse_time(NOW, "--now")))
+        render.build_pack(analysis, render.RenderOptions(
+            output=work / "pack.pdf", generated_at=_parse_time(GENERATED_AT, "--generated-at"),
+            jobs=jobs))
+        return log.read()
+    finally:
+        log.restore()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def profile_large(case_dir: Path, top: int = 25) -> dict:
-    """cProfile one cold build of the large case in-process.
+    """cProfile one cold build of the large case in-process, and its layout child apart.
 
-    The image preparation runs in a thread pool, which the main thread's profiler does
-    not see; every prepare() call is therefore profiled on its own and the worker
-    profiles are reported together (their times add up across threads).
+    Photos are probed and prepared in a thread pool, which the main thread's profiler
+    does not see: every probe is profiled on its own and reported together (their
+    times add up across threads). The forked layout process dumps its own profile.
     """
     import cProfile
     import io
     import pstats
     import threading
 
-    from evidencepack import render
+    from evidencepack import evidence, parallel, render
     from evidencepack.cli import _parse_time
     from evidencepack.pipeline import Options, analyse
 
@@ -592,49 +621,62 @@ def profile_large(case_dir: Path, top: int = 25) -> dict:
     os.environ["EVIDENCEPACK_CACHE"] = str(cache)
     worker_profiles: list = []
     lock = threading.Lock()
-    real_prepare = render.prepare
+    real_probe, real_child = evidence.probe_cached, parallel._child
+    child_stats = out_dir / "child.pstats"
 
-    def profiled_prepare(*args, **kwargs):
+    def profiled_probe(*args, **kwargs):
         prof = cProfile.Profile()
         try:
-            return prof.runcall(real_prepare, *args, **kwargs)
+            return prof.runcall(real_probe, *args, **kwargs)
         finally:
             with lock:
                 worker_profiles.append(prof)
 
-    render.prepare = profiled_prepare
+    def profiled_child(*args):
+        prof = cProfile.Profile()
+        try:
+            prof.runcall(real_child, *args)
+        finally:
+            prof.dump_stats(child_stats)
+
+    evidence.probe_cached = profiled_probe
+    parallel._child = profiled_child
     main = cProfile.Profile()
     phases = {}
     t0 = time.perf_counter()
     main.enable()
-    analysis = analyse(case_dir, Options(now=_parse_time(NOW, "--now")))
-    phases["analyse"] = time.perf_counter() - t0
-    result = render.build_pack(analysis, render.RenderOptions(
-        output=out_dir / "pack.pdf", generated_at=_parse_time(GENERATED_AT, "--generated-at"),
-        cache_dir=cache))
-    main.disable()
+    try:
+        analysis = analyse(case_dir, Options(now=_parse_time(NOW, "--now")))
+        phases["analyse"] = time.perf_counter() - t0
+        result = render.build_pack(analysis, render.RenderOptions(
+            output=out_dir / "pack.pdf", generated_at=_parse_time(GENERATED_AT, "--generated-at")))
+    finally:
+        main.disable()
+        evidence.probe_cached, parallel._child = real_probe, real_child
     phases["total (in-process, imports excluded)"] = time.perf_counter() - t0
-    render.prepare = real_prepare
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     main.dump_stats(RESULTS / "profile-main.pstats")
     text = io.StringIO()
     stats = pstats.Stats(main, stream=text)
     stats.sort_stats("cumulative").print_stats(top)
-    text.write("\n--- main thread, selected subsystems (cumulative) ---\n")
-    stats.print_stats(r"weasyprint/pdf/fonts|fontTools/subset/__init__|weasyprint/images|"
-                      r"weasyprint/css/__init__|weasyprint/html|weasyprint/pdf/__init__|"
-                      r"render.py|pipeline.py|evidence.py|pypdf/_writer", 30)
-    text.write("\n--- main thread, by own time (tottime) ---\n")
+    text.write("\n--- main process, by own time (tottime) ---\n")
     stats.sort_stats("tottime").print_stats(15)
+    if child_stats.exists():
+        cstats = pstats.Stats(str(child_stats), stream=text)
+        cstats.dump_stats(RESULTS / "profile-child.pstats")
+        text.write("\n--- layout child (the pack's second piece), cumulative ---\n")
+        cstats.sort_stats("cumulative").print_stats(15)
+        text.write("\n--- layout child, by own time (tottime) ---\n")
+        cstats.sort_stats("tottime").print_stats(12)
     if worker_profiles:
         wstats = pstats.Stats(worker_profiles[0], stream=text)
         for p in worker_profiles[1:]:
             wstats.add(p)
         wstats.dump_stats(RESULTS / "profile-workers.pstats")
-        text.write(f"\n--- image-preparation worker threads ({len(worker_profiles)} prepare() calls, "
-                   "times summed over threads) ---\n")
-        wstats.sort_stats("cumulative").print_stats(12)
+        text.write(f"\n--- photo threads ({len(worker_profiles)} probes, each decoding once for "
+                   "the quality measures and the page copy; times summed over threads) ---\n")
+        wstats.sort_stats("tottime").print_stats(12)
     report = text.getvalue()
     (RESULTS / "profile.txt").write_text(report)
     shutil.rmtree(cache, ignore_errors=True)
@@ -859,10 +901,11 @@ def main(argv: list[str] | None = None) -> int:
         profile = None
         if "profile" in only:
             print("timing the stages of one cold large build in-process ...", flush=True)
-            phases = phase_timings(cases["large"])
+            stages = {"pieces": phase_timings(cases["large"], None),
+                      "whole (-j 1)": phase_timings(cases["large"], 1)}
             print("profiling one cold large build in-process (cProfile) ...", flush=True)
             profile = profile_large(cases["large"])
-            profile["stages_s"] = phases
+            profile["stages"] = stages
 
         rows = [by[k] for k in SCENARIOS if k in by]
         table = ""
@@ -878,9 +921,12 @@ def main(argv: list[str] | None = None) -> int:
                 mark = "n/a" if t["met"] is None else ("met" if t["met"] else "NOT MET")
                 print(f"  {mark:<8} {t['target']:<40} {t['shown']}")
         if profile:
-            print("\nStages of one cold large build (in-process, no profiler, imports excluded):")
-            for k, v in profile["stages_s"].items():
-                print(f"  {v:7.2f} s  {k}")
+            for mode, rows in profile["stages"].items():
+                print(f"\nStages of one cold large build, {mode} (in-process, no profiler, "
+                      "seconds from the start of analyse; imports excluded):")
+                for r in rows:
+                    print(f"  {r['start_s']:6.2f} – {r['end_s']:6.2f}  {r['end_s'] - r['start_s']:5.2f} s"
+                          f"  {r['process']:<13} {r['stage']}")
             print("\ncProfile of one cold large build (profiler overhead inflates Python-heavy "
                   "code ~2×):", {k: round(v, 2) for k, v in profile["phases_s"].items()})
             print(profile["report"])

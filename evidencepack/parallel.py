@@ -266,11 +266,13 @@ class _Child:
             raise RenderError(f"layout process sent {got!r}, expected {kind!r}")
         return value
 
-    def stop(self) -> None:
+    def stop(self, wait: float = 0) -> None:
+        """Let the child end by itself for up to ``wait`` seconds, then kill it."""
         self.conn.close()
+        self.process.join(wait)
         if self.process.is_alive():
             self.process.kill()
-        self.process.join()
+            self.process.join()
 
 
 @dataclass
@@ -312,6 +314,7 @@ def render(pieces: Pieces, cut: int, css: str, fetcher, front_html) -> Stitched 
         front.pdf = _write(front_doc)
         laid[0].pdf = _write(first)
         laid[1].pdf = child.expect("pdf")
+        child.stop(wait=5)  # it has sent all it had: it ends at once
     finally:
         child.stop()
     fetcher.blocked.extend(laid[1].blocked)  # what the other process refused
