@@ -629,7 +629,8 @@ def run_task(task: Task) -> RowResult:
     started = time.monotonic()
     output = Path(task.output)
     try:
-        analysis = analyse(Path(task.case_dir), Options(**task.options),
+        # One core per worker: -j N is N builds at a time on N cores.
+        analysis = analyse(Path(task.case_dir), Options(**{**task.options, "jobs": 1}),
                            checklists=_STATE.get("checklists"), profiles=_STATE.get("profiles"),
                            defaults=task.defaults)
         from evidencepack.render import (RenderOptions, build_pack, input_digest,

@@ -183,8 +183,10 @@ def _resolve_override(case_dir: Path, raw: str) -> PurePosixPath:
     return rel
 
 
-def gather(case_dir: Path, case: Case) -> tuple[list[EvidenceItem], list[Warning_]]:
-    """Every evidence file of the case, hashed and timed, in pack order and labelled."""
+def gather(case_dir: Path, case: Case, *, jobs: int | None = None
+           ) -> tuple[list[EvidenceItem], list[Warning_]]:
+    """Every evidence file of the case, hashed and timed, in pack order and labelled.
+    ``jobs``: threads hashing and decoding (None: one per core)."""
     warnings: list[Warning_] = []
     tz = case.tz
     overrides = {}
@@ -215,7 +217,7 @@ def gather(case_dir: Path, case: Case) -> tuple[list[EvidenceItem], list[Warning
 
     # Hashing and decoding release the GIL: one thread per core halves a
     # photo-heavy case's check time on two cores.
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+    with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 2) as pool:
         inspected = list(pool.map(inspect, _walk(case_dir, warnings)))
 
     items: list[EvidenceItem] = []

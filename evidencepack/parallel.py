@@ -1,4 +1,4 @@
-"""Laying out a large pack in several processes at once, and stitching the pieces.
+"""Laying out a large pack in two processes at once, and stitching the pieces.
 
 WeasyPrint lays a document out in one thread, and a large pack's layout is most
 of its build time. Every top-level section of the pack starts a new page, so a
@@ -148,6 +148,9 @@ def _install_hook() -> None:
 
     def make_margin_boxes(context, page, state):
         if _numbering is not None:
+            if not (isinstance(state, tuple) and len(state) == 4 and "page" in state[1]):
+                raise RenderError("this WeasyPrint keeps page counters differently from the "
+                                  "versions evidencepack knows", remedy="build with --jobs 1")
             quote_depth, counters, scopes, groups = state
             offset, total = _numbering(counters["pages"][-1])
             counters = {**counters, "page": [counters["page"][-1] + offset], "pages": [total]}
@@ -207,7 +210,7 @@ def _laid(document) -> Laid:
                 bookmarks=document.make_bookmark_tree(scale=_PX_TO_PT, transform_pages=True))
 
 
-def _write(document, attachments=None) -> bytes:
+def _write(document) -> bytes:
     """The piece's PDF, keeping links whose target lies in another piece.
 
     WeasyPrint drops a link to an anchor it has not laid out; an anchor of the
@@ -221,7 +224,7 @@ def _write(document, attachments=None) -> bytes:
     some = next(iter(last.anchors.values()), None) or (0, 0, 0, 0)
     for name in elsewhere:
         last.anchors[name] = tuple(0 for _ in some)
-    return document.write_pdf(attachments=attachments)
+    return document.write_pdf()
 
 
 # --- the processes -------------------------------------------------------------------
@@ -372,7 +375,7 @@ def _stitch(laid: list[Laid], starts: list[int], total: int) -> Stitched:
 
 
 def processes(jobs: int | None) -> int:
-    """How many pieces a pack may be laid out in: --jobs, or the usable cores."""
+    """How many processes a build may use: --jobs, or the usable cores."""
     if jobs is not None:
         return max(1, jobs)
     try:

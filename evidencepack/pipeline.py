@@ -32,6 +32,7 @@ class Options(BaseModel):
     now: AwareDatetime | None = None
     redact: bool = False
     checklist_dirs: list[Path] = Field(default_factory=list)
+    jobs: int | None = None  # threads hashing and decoding photos; None: every core
 
 
 class Fact(BaseModel):
@@ -176,7 +177,7 @@ def analyse(case_dir: Path, options: Options | None = None, *,
     lang = options.lang or profile.lang
     now = (options.now or datetime.now(case.tz)).astimezone(case.tz)
 
-    evidence, warnings = gather(case_dir, case)
+    evidence, warnings = gather(case_dir, case, jobs=options.jobs)
     chat = _parse_chat(case_dir, case, evidence)
     tracking = _parse_tracking(case_dir, case, evidence)
     if options.redact:

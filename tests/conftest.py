@@ -118,6 +118,18 @@ def pdf_text(path: Path) -> list[str]:
     return [page.extract_text() or "" for page in PdfReader(path).pages]
 
 
+def outline_pages(reader) -> dict[str, int]:
+    """Every outline entry's title -> the index of the page it points at."""
+    def flat(outline):
+        for entry in outline:
+            if isinstance(entry, list):
+                yield from flat(entry)
+            else:
+                yield entry.title, reader.get_destination_page_number(entry)
+
+    return dict(flat(reader.outline))
+
+
 def pdf_fonts(path: Path) -> dict[str, bool]:
     """Base font name -> whether a font program is embedded."""
     from pypdf import PdfReader

@@ -11,7 +11,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from evidencepack.cli import cli
-from tests.conftest import GENERATED_AT, NOW, make_case, pdf_text, photo
+from tests.conftest import GENERATED_AT, NOW, make_case, outline_pages, pdf_text, photo
 
 
 def run(*args):
@@ -112,14 +112,7 @@ def test_large_case_outline_and_toc_match_real_pages(tmp_path):
     total = len(texts)
     assert total > 15
 
-    def flat(outline):
-        for entry in outline:
-            if isinstance(entry, list):
-                yield from flat(entry)
-            else:
-                yield entry.title, reader.get_destination_page_number(entry)
-
-    outline = dict(flat(reader.outline))
+    outline = outline_pages(reader)
     for label in ["P1", "P8", "C1", "T1", "L1"]:
         title = next(t for t in outline if t.startswith(label))
         assert label in texts[outline[title]]

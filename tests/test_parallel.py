@@ -16,7 +16,7 @@ from pypdf import PdfReader
 
 from evidencepack import parallel
 from evidencepack.cli import cli
-from tests.conftest import GENERATED_AT, NOW, make_case, pdf_text
+from tests.conftest import GENERATED_AT, NOW, make_case, outline_pages, pdf_text
 
 MESSAGES = 600
 
@@ -99,14 +99,7 @@ def test_a_pack_in_pieces_reads_as_one(tmp_path, big_case, in_pieces):
         number = int(re.search(label + r" \S+\s*(\d+)", toc).group(1))
         assert label in texts[number - 1], label
 
-    def flat(outline):
-        for entry in outline:
-            if isinstance(entry, list):
-                yield from flat(entry)
-            else:
-                yield entry.title, reader.get_destination_page_number(entry)
-
-    outline = dict(flat(reader.outline))
+    outline = outline_pages(reader)
     for label in ("P1", "P6", "C1", "T1", "D1", "L1"):
         title = next(t for t in outline if t.startswith(label))
         assert label in texts[outline[title]], label
