@@ -7,11 +7,13 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Write to a hidden temporary file beside ``path``, fsync, then rename over it.
 
     An interrupted or killed writer leaves the previous file or none, never a
     truncated one; the temporary name starts with a dot so nobody uploads it.
+    ``durable=False`` skips the fsync, for cache entries that are checked when
+    read (a power cut may leave one empty; it is then made again).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
@@ -19,7 +21,8 @@ def write_atomic(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         # mkstemp creates 0600; outputs are ordinary documents, so honour the umask.
         umask = os.umask(0)
         os.umask(umask)

@@ -240,7 +240,7 @@ def probe_cached(path: Path, sha256: str, tz: ZoneInfo, cache_dir: Path, *,
     try:
         if frame is not None:
             _save_copy(frame, cache_dir / _cache_name(sha256, recipe, screenshot), recipe, screenshot)
-        write_atomic(entry, json.dumps(data).encode("utf-8"))
+        write_atomic(entry, json.dumps(data).encode("utf-8"), durable=False)
     except OSError:
         pass  # a read-only cache only costs speed
     return result
@@ -321,9 +321,9 @@ def _save_copy(frame: Image.Image, target: Path, recipe: Recipe, screenshot: boo
     else:
         frame.save(buf, "JPEG", quality=recipe.quality, optimize=True, progressive=False)
     data = buf.getvalue()
-    write_atomic(target, data)
+    write_atomic(target, data, durable=False)
     write_atomic(target.with_name(target.name + ".sha256"),
-                 hashlib.sha256(data).hexdigest().encode("ascii"))
+                 hashlib.sha256(data).hexdigest().encode("ascii"), durable=False)
 
 
 def prepare(src: Path, sha256: str, *, screenshot: bool, recipe: Recipe,
