@@ -514,7 +514,7 @@ def baseline_main(case_dir: str, output: str) -> None:
         return Path(src)
 
     render.prepare = original
-    render._without_cycle_collection = contextlib.nullcontext
+    render.without_cycle_collection = contextlib.nullcontext
     analysis = analyse(Path(case_dir), Options(now=_parse_time(NOW, "--now")))
     render.build_pack(analysis, render.RenderOptions(
         output=Path(output), generated_at=_parse_time(GENERATED_AT, "--generated-at"), jobs=1))

@@ -6,6 +6,8 @@ in one place (``EvidencePackGroup.invoke``).
 
 from __future__ import annotations
 
+import functools
+import gc
 import json
 import os
 import sys
@@ -170,6 +172,17 @@ def _size(value: str | None) -> int | None:
                                  param_hint="--max-size") from None
 
 
+def _cycle_collector_off(command):
+    """For a one-shot command that builds a pack: see render.without_cycle_collection."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        from evidencepack.render import without_cycle_collection
+
+        with without_cycle_collection():
+            return command(*args, **kwargs)
+    return wrapper
+
+
 @cli.command()
 @case_arg
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
@@ -199,6 +212,7 @@ def _size(value: str | None) -> int | None:
               help="Processes to lay a large pack out in (default: every core; 1 lays it "
                    "out in one piece).")
 @json_option
+@_cycle_collector_off
 def build(case_dir: Path, output, lang, now, redact, checklists, generated_at, templates,
           max_size, attach_originals, images_dir, image_limit, jobs, as_json) -> None:
     """Render the case's evidence pack (PDF) and its manifest (JSON) beside it."""
@@ -429,7 +443,12 @@ def verify(pdf: Path, case_dir, as_json) -> None:
 
 
 def main() -> None:
-    cli(prog_name="evidencepack")
+    try:
+        cli(prog_name="evidencepack")
+    finally:
+        # The process ends here: spare it a last walk of everything a build
+        # allocated (a tenth of a second after a large pack).
+        gc.freeze()
 
 
 if __name__ == "__main__":  # pragma: no cover

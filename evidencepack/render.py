@@ -560,7 +560,7 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
 
 
 @contextmanager
-def _without_cycle_collection():
+def without_cycle_collection():
     """WeasyPrint builds hundreds of thousands of small objects for a large pack,
     and every generation-2 pass of Python's cycle collector walks all of them:
     measured on the benchmark's large case, a quarter of the build (4.0 s ->
@@ -579,7 +579,7 @@ def build_pack(analysis: Analysis, opts: RenderOptions, *, redact: bool = False)
     """Render, fit the size limit step by step, and write the PDF and its manifest atomically."""
     step = 0
     while True:
-        with _without_cycle_collection():
+        with without_cycle_collection():
             pdf, pages, fetcher, manifest = render_pdf(analysis, opts, redact=redact,
                                                        recipe_step=step)
         too_big = opts.max_size is not None and len(pdf) > opts.max_size

@@ -203,3 +203,48 @@ def test_hostile_template_is_refused_in_both_processes(tmp_path, big_case, in_pi
         templates=templates, jobs=2))
     assert in_pieces and in_pieces[0] is not None
     assert result.blocked_urls == ["file:///etc/hostname"]
+
+
+def test_a_front_that_changes_length_falls_back_to_one_piece(tmp_path, big_case, in_pieces,
+                                                              monkeypatch):
+    """If the contents took another number of pages with their real page numbers than
+    with the placeholders, every piece's page numbers would be off: the pack is laid
+    out whole instead. (With the numbers positioned at the right of each entry this
+    does not happen; the first layout of the front is made a page longer here.)"""
+    real = parallel.lay_out
+    calls = []
+
+    def lay_out(html, css, fetcher, exchange=None):
+        calls.append(exchange)
+        if len(calls) == 1:  # the front, with placeholder numbers
+            html = html.replace("</body>", '<p style="break-before: page">x</p></body>')
+        return real(html, css, fetcher, exchange)
+
+    monkeypatch.setattr(parallel, "lay_out", lay_out)
+    out = tmp_path / "p.pdf"
+    result = build(big_case, out, "-j", "2")
+    assert result.exit_code == 0, result.output
+    assert in_pieces == [None]
+    texts = pdf_text(out)
+    assert "（续）" not in "".join(texts)
+    for n, text in enumerate(texts, 1):
+        assert f"第 {n} 页 / 共 {len(texts)} 页" in text
+
+
+def test_a_template_without_the_marks_is_laid_out_whole(tmp_path, big_case, in_pieces):
+    from tests.conftest import REPO
+
+    templates = tmp_path / "tpl"
+    templates.mkdir()
+    html = (REPO / "templates" / "pack.html.j2").read_text(encoding="utf-8")
+    # A template of one's own that never heard of the marks: no front-end mark
+    # (its cut points, if it had copied them, are dropped as in any whole layout).
+    (templates / "pack.html.j2").write_text(html.replace("<!--evidencepack:front-end-->", ""),
+                                            encoding="utf-8")
+    out = tmp_path / "p.pdf"
+    result = build(big_case, out, "-j", "2", "--templates", templates)
+    assert result.exit_code == 0, result.output
+    assert in_pieces == []
+    text = "".join(t for t in pdf_text(out) if "事件时间线" not in t)
+    assert [int(n) for n in re.findall(r"第(\d+)条消息", text)] == list(range(MESSAGES))
+    assert "（续）" not in text
