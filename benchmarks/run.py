@@ -329,7 +329,7 @@ class TreeSampler:
         import threading
 
         self.pid, self.interval = pid, interval
-        self.peak_sum_kb = self.peak_one_kb = 0
+        self.peak_sum_kb = self.peak_one_kb = self.peak_pss_kb = 0
         self.cpu_ticks: dict[int, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -354,13 +354,18 @@ class TreeSampler:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            total = 0
+            total = pss = 0
             for pid in self._tree():
                 try:
                     status = Path(f"/proc/{pid}/status").read_text()
                     stat = Path(f"/proc/{pid}/stat").read_text()
+                    rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
                 except OSError:
                     continue
+                # RSS counts pages a forked layout process shares with its parent
+                # twice; PSS splits them, so the tree's PSS is what it really holds.
+                pss += next((int(line.split()[1]) for line in rollup.splitlines()
+                             if line.startswith("Pss:")), 0)
                 rss = next((int(line.split()[1]) for line in status.splitlines()
                             if line.startswith("VmRSS:")), 0)
                 total += rss
@@ -368,12 +373,14 @@ class TreeSampler:
                 fields = stat[stat.rindex(")") + 2:].split()
                 self.cpu_ticks[pid] = int(fields[11]) + int(fields[12])  # utime + stime
             self.peak_sum_kb = max(self.peak_sum_kb, total)
+            self.peak_pss_kb = max(self.peak_pss_kb, pss)
 
     def stop(self) -> dict:
         self._stop.set()
         self._thread.join()
         return {"tree_rss_sum_mb": self.peak_sum_kb * 1024 / 1e6,
                 "tree_rss_max_one_mb": self.peak_one_kb * 1024 / 1e6,
+                "tree_pss_sum_mb": self.peak_pss_kb * 1024 / 1e6,
                 "tree_cpu_s": sum(self.cpu_ticks.values()) / os.sysconf("SC_CLK_TCK")}
 
 
@@ -408,6 +415,7 @@ def summarise(name: str, runs: list[dict], **extra) -> dict:
             "rss_mb": med("rss_mb"), "cpu_s": med("cpu_s"), "pdf_bytes": med("pdf_bytes"),
             "load_1min": med("load_1min"), "tree_rss_sum_mb": med("tree_rss_sum_mb"),
             "tree_rss_max_one_mb": med("tree_rss_max_one_mb"), "tree_cpu_s": med("tree_cpu_s"),
+            "tree_pss_sum_mb": med("tree_pss_sum_mb"),
             "raw": runs, **extra}
 
 
@@ -737,7 +745,7 @@ def _fmt(v, unit="", digits=2):
 
 def print_table(rows: list[dict], baseline: dict | None) -> str:
     lines = [f"{'scenario':<36}{'runs':>5}{'median s':>10}{'min–max s':>14}{'CPU s':>8}"
-             f"{'peak RSS MB':>13}{'tree Σ MB':>11}{'PDF MB':>9}{'t/base':>8}{'size/base':>10}{'RSS/base':>9}{'load':>6}"]
+             f"{'peak RSS MB':>13}{'tree Σ MB':>11}{'tree PSS':>10}{'PDF MB':>9}{'t/base':>8}{'size/base':>10}{'RSS/base':>9}{'load':>6}"]
     lines.append("-" * len(lines[0]))
     for r in rows:
         ratio = lambda key: (r[key] / baseline[key] if baseline and r.get(key) and baseline.get(key)  # noqa: E731
@@ -747,6 +755,7 @@ def print_table(rows: list[dict], baseline: dict | None) -> str:
             f"{_fmt(r['wall_min_s']) + '–' + _fmt(r['wall_max_s']):>14}"
             f"{_fmt(max(r['cpu_s'] or 0, r.get('tree_cpu_s') or 0), '', 1):>8}"
             f"{_fmt(r['rss_mb'], '', 0):>13}{_fmt(r.get('tree_rss_sum_mb'), '', 0):>11}"
+            f"{_fmt(r.get('tree_pss_sum_mb'), '', 0):>10}"
             f"{_fmt(r['pdf_bytes'] / 1e6 if r.get('pdf_bytes') else None):>9}"
             f"{_fmt(ratio('wall_s'), '×'):>8}{_fmt(ratio('pdf_bytes'), '×', 3):>10}"
             f"{_fmt(ratio('rss_mb'), '×'):>9}{_fmt(r.get('load_1min'), '', 1):>6}")
@@ -767,8 +776,13 @@ def evaluate_targets(by: dict[str, dict], batch_available: bool) -> list[dict]:
     if cold:
         add("large cold build ≤ 4 s wall", cold["wall_s"], 4.0,
             cold["wall_s"] <= TARGETS["large_cold_wall_s"], f"{cold['wall_s']:.2f} s")
-        add("large cold build ≤ 300 MB peak RSS", cold["rss_mb"], 300.0,
-            cold["rss_mb"] <= TARGETS["large_cold_rss_mb"], f"{cold['rss_mb']:.0f} MB")
+        # The build and its forked layout process together: their PSS, which counts
+        # shared pages once (or the main process's RSS, if that is larger).
+        memory = max(cold["rss_mb"], cold.get("tree_pss_sum_mb") or 0)
+        add("large cold build ≤ 300 MB peak memory", memory, 300.0,
+            memory <= TARGETS["large_cold_rss_mb"],
+            f"{memory:.0f} MB (main process RSS {cold['rss_mb']:.0f} MB, all processes' "
+            f"PSS {cold.get('tree_pss_sum_mb') or 0:.0f} MB)")
         add("large cold PDF ≤ 10 MB", cold["pdf_bytes"] / 1e6, 10.0,
             cold["pdf_bytes"] / 1e6 <= TARGETS["large_cold_pdf_mb"], f"{cold['pdf_bytes'] / 1e6:.2f} MB")
     if cold and base:
