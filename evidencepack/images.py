@@ -143,10 +143,9 @@ def _ahash(grey: Image.Image) -> str:
     return f"{bits:064x}"
 
 
-def probe(path: Path, tz: ZoneInfo, *, screenshot: bool = False,
-          recipe: Recipe | None = None) -> Probe:
+def probe(path: Path, tz: ZoneInfo, *, screenshot: bool = False) -> Probe:
     """Read size, capture time and quality of an image, without ever raising."""
-    return _probe(path, tz, _limit(recipe or Recipe(), screenshot))[0]
+    return _probe(path, tz, _limit(Recipe(), screenshot))[0]
 
 
 def _probe(path: Path, tz: ZoneInfo, limit: int) -> tuple[Probe, Image.Image | None]:

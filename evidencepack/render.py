@@ -531,8 +531,12 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
         ) if cut else None
         if stitched is not None:
             writer, pages, anchors = stitched.pdf_writer, stitched.pages, stitched.anchors
+            from pypdf.generic import TextStringObject
+
             for name, data, description in attachments:
-                writer.add_attachment(name, data)
+                embedded = writer.add_attachment(name, data)
+                embedded.description = TextStringObject(description)
+                embedded.creation_date = embedded.modification_date = opts.generated_at
         else:
             writer = None
             document = parallel.lay_out(parallel.whole(html), css, fetcher)

@@ -5,6 +5,7 @@ manifest attached; and a layout process that dies is a clear error."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from datetime import datetime
@@ -248,3 +249,18 @@ def test_a_template_without_the_marks_is_laid_out_whole(tmp_path, big_case, in_p
     text = "".join(t for t in pdf_text(out) if "事件时间线" not in t)
     assert [int(n) for n in re.findall(r"第(\d+)条消息", text)] == list(range(MESSAGES))
     assert "（续）" not in text
+
+
+def test_attachments_of_a_pack_in_pieces_keep_their_descriptions(tmp_path, big_case, in_pieces):
+    out = tmp_path / "p.pdf"
+    assert build(big_case, out, "-j", "2", "--attach-originals").exit_code == 0
+    assert in_pieces and in_pieces[0] is not None
+    reader = PdfReader(out)
+    files = {f.name: f for f in reader.attachment_list}
+    assert files["manifest.json"].description == "evidencepack manifest"
+    original = big_case / "preship" / "IMG_20240309_150200.jpg"
+    (label,) = [n for n in files if n.endswith("-IMG_20240309_150200.jpg")]
+    assert files[label].content == original.read_bytes()
+    assert files[label].description.endswith(
+        "sha256 " + hashlib.sha256(original.read_bytes()).hexdigest())
+    assert files["manifest.json"].creation_date == datetime.fromisoformat(GENERATED_AT)
