@@ -375,7 +375,10 @@ def _stitch(laid: list[Laid], starts: list[int], total: int) -> Stitched:
 
 
 def processes(jobs: int | None) -> int:
-    """How many processes a build may use: --jobs, or the usable cores."""
+    """How many processes a build may use: --jobs, or the usable cores (one where
+    processes cannot be forked)."""
+    if "fork" not in multiprocessing.get_all_start_methods():  # pragma: no cover - not POSIX
+        return 1
     if jobs is not None:
         return max(1, jobs)
     try:
