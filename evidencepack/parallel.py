@@ -281,7 +281,6 @@ class _Child:
 @dataclass
 class Stitched:
     pdf_writer: object  # pypdf.PdfWriter, pages in order, links, outline, metadata
-    pages: int
     anchors: dict[str, int]  # anchor -> page index in the whole pack
 
 
@@ -321,7 +320,7 @@ def render(pieces: Pieces, cut: int, css: str, fetcher, front_html) -> Stitched 
     finally:
         child.stop()
     fetcher.blocked.extend(laid[1].blocked)  # what the other process refused
-    return _stitch([front, *laid], [0, *starts], total)
+    return _stitch([front, *laid], [0, *starts])
 
 
 _ID = re.compile(r'\sid="([^"]+)"')
@@ -331,7 +330,7 @@ def _anchor_names(pieces: Pieces) -> set[str]:
     return {m.group(1) for segment in pieces.segments for m in _ID.finditer(segment)}
 
 
-def _stitch(laid: list[Laid], starts: list[int], total: int) -> Stitched:
+def _stitch(laid: list[Laid], starts: list[int]) -> Stitched:
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import (ArrayObject, Fit, FloatObject, NameObject, NumberObject,
                                TextStringObject)
@@ -371,7 +370,7 @@ def _stitch(laid: list[Laid], starts: list[int], total: int) -> Stitched:
 
     for piece, start in zip(laid, starts):
         outline(piece.bookmarks, start)
-    return Stitched(pdf_writer=writer, pages=total, anchors=anchors)
+    return Stitched(pdf_writer=writer, anchors=anchors)
 
 
 def processes(jobs: int | None) -> int:

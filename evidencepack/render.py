@@ -530,7 +530,8 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
             lambda pages: parallel.split(template.render(**{**context, "toc_pages": pages})).front
         ) if cut else None
         if stitched is not None:
-            writer, pages, anchors = stitched.pdf_writer, stitched.pages, stitched.anchors
+            writer, anchors = stitched.pdf_writer, stitched.anchors
+            pages = len(writer.pages)
             from pypdf.generic import TextStringObject
 
             for name, data, description in attachments:
