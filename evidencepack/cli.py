@@ -137,7 +137,10 @@ def init(case_dir: Path, dispute_type: str, platform: str, timezone: str) -> Non
 @redact_option
 @checklists_option
 @json_option
-def check(case_dir: Path, lang, now, redact, checklists, as_json) -> None:
+@click.option("--html", "html_file", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help="Also write the agent's worksheet (one HTML file): every "
+                                 "gap and why, countdowns, chat risks, the statement's problems.")
+def check(case_dir: Path, lang, now, redact, checklists, as_json, html_file) -> None:
     """Check a case against its dispute type's checklist.
 
     Shows what is present (✓), missing (✗) and weak (⚠, with the reason), the
@@ -145,9 +148,12 @@ def check(case_dir: Path, lang, now, redact, checklists, as_json) -> None:
     Exit 0 when every required item is met, 1 when not, 2 on bad input.
     """
     from evidencepack.pipeline import analyse, check_json
-    from evidencepack import terminal
+    from evidencepack import terminal, worksheet
 
     analysis = analyse(case_dir, _options(lang, now, redact, checklists))
+    if html_file is not None:
+        _refuse_inside(case_dir, html_file, "--html")
+        worksheet.write_html(worksheet.make(analysis), html_file)
     if as_json:
         click.echo(json.dumps(check_json(analysis), ensure_ascii=False, indent=2))
     else:
@@ -216,38 +222,53 @@ def _cycle_collector_off(command):
 def build(case_dir: Path, output, lang, now, redact, checklists, generated_at, templates,
           max_size, attach_originals, images_dir, image_limit, jobs, as_json) -> None:
     """Render the case's evidence pack (PDF) and its manifest (JSON) beside it."""
-    from evidencepack.errors import InputError
-    from evidencepack.evidence import inside
+    from evidencepack import worksheet
+    from evidencepack.claims import argue
     from evidencepack.pipeline import analyse
     from evidencepack.render import RenderOptions, build_pack
 
     analysis = analyse(case_dir, _options(lang, now, redact, checklists))
     output = output or Path(f"{analysis.case.case_id}.pdf")
-    if inside(case_dir, output):
-        raise InputError("the output would be written inside the case folder, which holds "
-                         "the evidence and is never written to", path=output,
-                         remedy="choose -o outside the case folder")
+    _refuse_inside(case_dir, output, "-o")
+    if images_dir is not None:
+        _refuse_inside(case_dir, images_dir, "--images")
     stamp = _parse_time(generated_at, "--generated-at") or analysis.now
     upload = analysis.profile.upload
     limit = _size(max_size) if max_size else (upload.pdf_max_bytes if upload.accepts_pdf else None)
+    argument = argue(analysis)
     result = build_pack(analysis, RenderOptions(
         output=output, generated_at=stamp, templates=templates, max_size=limit,
         max_pages=upload.pdf_max_pages if upload.accepts_pdf else None,
-        attach_originals=attach_originals, jobs=jobs), redact=redact)
-    images = []
+        attach_originals=attach_originals, jobs=jobs), redact=redact, argument=argument)
+    sheet = worksheet.write_html(worksheet.make(analysis, argument),
+                                 output.with_suffix(".worksheet.html"),
+                                 (templates,) if templates else ())
+    plan = None
     if images_dir is not None:
-        from evidencepack.pageimages import export_pages
+        from evidencepack.labels import load_labels
+        from evidencepack.pageimages import plan_upload
 
-        if inside(case_dir, images_dir):
-            raise InputError("--images would write inside the case folder", path=images_dir,
-                             remedy="choose a folder outside the case folder")
-        limit_bytes = (upload.refusal_proof_max_bytes if image_limit == "refusal"
-                       else upload.image_max_bytes) or DEFAULT_IMAGE_LIMIT
-        images = export_pages(result.pdf, images_dir, stem=analysis.case.case_id,
-                              max_bytes=limit_bytes)
+        L = load_labels(analysis.lang)
+        titles = {"cover": L["cover_page"], "points": L["points"], "toc": L["contents"],
+                  "statement": L["statement"], "timeline": L["timeline"],
+                  "manifest": L["manifest"]}
+        titles.update({f"ex-{e.label}": f"{e.label} {L['kind_' + e.kind.value]}"
+                       for e in analysis.evidence})
+        plan = plan_upload(
+            result.pdf, images_dir, stem=analysis.case.case_id,
+            max_bytes=(upload.refusal_proof_max_bytes if image_limit == "refusal"
+                       else upload.image_max_bytes) or DEFAULT_IMAGE_LIMIT,
+            pages=result.pages, pages_of=result.pages_of,
+            cited=[a for c in argument.claims for ref in c.refs
+                   for a in (ref.anchor, *(f"ex-{label}" for label in ref.labels))],
+            titles=titles,
+            max_images=upload.max_images, assumed=upload.max_images_assumed, labels=L)
+    images = plan.images if plan else []
     if as_json:
-        click.echo(json.dumps({**result.model_dump(mode="json"),
+        click.echo(json.dumps({**result.model_dump(mode="json"), "worksheet": str(sheet),
                                "images": [i.model_dump(mode="json") for i in images],
+                               "images_left_out": plan.left_out if plan else [],
+                               "upload_plan": str(plan.plan_file) if plan else None,
                                "complete": analysis.report.complete,
                                "score": analysis.report.score,
                                "warnings": [str(w) for w in analysis.warnings]},
@@ -255,7 +276,52 @@ def build(case_dir: Path, output, lang, now, redact, checklists, generated_at, t
         return
     from evidencepack import terminal
 
-    terminal.print_build(analysis, result, images)
+    terminal.print_build(analysis, result, sheet, plan)
+
+
+@cli.command()
+@case_arg
+@lang_option
+@now_option
+@checklists_option
+@json_option
+def statement(case_dir: Path, lang, now, checklists, as_json) -> None:
+    """Draft the seller's statement (举证说明) from the claims the evidence supports.
+
+    \b
+    The draft is calm and factual, names the exhibits behind each claim and
+    keeps within the platform's length limit. Edit it, then put it in
+    case.toml's statement (a TOML multi-line string). The statement already in case.toml
+    is checked too: emotional or accusatory wording, absolutes, claims no
+    exhibit supports, length. Exit 0, or 1 when that statement has problems.
+    """
+    from evidencepack.claims import argue
+    from evidencepack.pipeline import analyse
+    from evidencepack.statement import draft, review
+    from evidencepack import terminal
+
+    analysis = analyse(case_dir, _options(lang, now, False, checklists))
+    argument = argue(analysis)
+    text, problems = draft(analysis, argument), review(analysis, argument)
+    if as_json:
+        click.echo(json.dumps({"schema": "evidencepack.statement/1",
+                               "case_id": analysis.case.case_id,
+                               "draft": text.model_dump(mode="json"),
+                               "problems": [p.model_dump(mode="json") for p in problems]},
+                              ensure_ascii=False, indent=2))
+    else:
+        terminal.print_statement(analysis, text, problems)
+    sys.exit(ExitCode.INCOMPLETE if any(p.kind != "empty" for p in problems) else ExitCode.OK)
+
+
+def _refuse_inside(case_dir: Path, target: Path, option: str) -> None:
+    from evidencepack.errors import InputError
+    from evidencepack.evidence import inside
+
+    if inside(case_dir, target):
+        raise InputError(f"{option} would write inside the case folder, which holds the "
+                         "evidence and is never written to", path=target,
+                         remedy=f"choose {option} outside the case folder")
 
 
 @cli.command("checklists")

@@ -295,7 +295,12 @@ def render(pieces: Pieces, cut: int, css: str, fetcher, front_html) -> Stitched 
     child = _Child(pieces.run(cut, len(pieces.segments)), css, fetcher)
     try:
         placeholder = {name: PLACEHOLDER for name in _anchor_names(pieces)}
-        front_pages = len(lay_out(pieces.html(front_html(placeholder)), css, fetcher).pages)
+        placeholder.update((name, PLACEHOLDER) for name in _ID.findall(pieces.front))
+        sketch = lay_out(pieces.html(front_html(placeholder)), css, fetcher)
+        front_pages = len(sketch.pages)
+        # The front's own anchors (the claims page the contents name) keep their pages.
+        front_numbers = {name: str(index + 1) for index, page in enumerate(sketch.pages)
+                         for name in page.anchors}
 
         def exchange(own_pages):
             pages = child.expect("pages")
@@ -308,6 +313,7 @@ def render(pieces: Pieces, cut: int, css: str, fetcher, front_html) -> Stitched 
         total = starts[1] + laid[1].pages
         numbers = {name: str(start + index + 1) for piece, start in zip(laid, starts)
                    for name, (index, _, _) in piece.anchors.items()}
+        numbers.update(front_numbers)
         # The front while the other process still draws its piece.
         front_doc = lay_out(pieces.html(front_html(numbers)), css, fetcher, lambda own: (0, total))
         if len(front_doc.pages) != front_pages:

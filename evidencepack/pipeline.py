@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from evidencepack import chat as chat_mod
 from evidencepack import tracking as tracking_mod
 from evidencepack.case import TIME_FIELDS, Case, read_case
-from evidencepack.checklist import CheckContext, CheckReport, evaluate, load_checklists
+from evidencepack.checklist import (CheckContext, Checklist, CheckReport, evaluate,
+                                    load_checklists)
 from evidencepack.deadlines import Deadline, compute
 from evidencepack.errors import CaseFileError, InputError
 from evidencepack.evidence import gather
@@ -37,7 +38,17 @@ class Options(BaseModel):
 
 class Fact(BaseModel):
     value: Any
-    source: str  # where the fact came from: case.toml, tracking (file), chat, ...
+    # Where the fact came from: the seller's case.toml, the tracking files, or the
+    # platform's refund export; ``files`` names the tracking files it was read from.
+    kind: Literal["case", "tracking", "export"]
+    files: list[str] = Field(default_factory=list)
+
+    @property
+    def source(self) -> str:
+        """The source as scripts read it (`check --json`)."""
+        if self.kind == "tracking":
+            return "tracking (" + ", ".join(self.files) + ")"
+        return "case.toml" if self.kind == "case" else "refund export"
 
 
 class Analysis(BaseModel):
@@ -54,6 +65,7 @@ class Analysis(BaseModel):
     tracking_facts: TrackingFacts
     chat_counts: dict[str, int]
     times: dict[str, Fact]  # the case's event times, each with its source
+    checklist: Checklist  # the dispute type's list as layered for this case
     report: CheckReport
     deadlines: list[Deadline]
     warnings: list[Warning_]
@@ -130,18 +142,18 @@ def _parse_tracking(case_dir: Path, case: Case, items: list[EvidenceItem]) -> Tr
 
 def _event_times(case: Case, facts: TrackingFacts, tracking: TrackingTimeline,
                  warnings: list[Warning_]) -> dict[str, Fact]:
-    tracking_src = "tracking (" + ", ".join(sorted({e.source for e in tracking.events})) + ")"
+    tracking_files = sorted({e.source for e in tracking.events})
     times: dict[str, Fact] = {}
     for name in TIME_FIELDS:
         value = getattr(case, name)
         if value is not None:
-            times[name] = Fact(value=value, source="case.toml")
+            times[name] = Fact(value=value, kind="case")
     for name, derived in (("shipped_at", facts.shipped_at), ("delivered_at", facts.delivered_at)):
         if derived is None:
             continue
         explicit = times.get(name)
         if explicit is None:
-            times[name] = Fact(value=derived, source=tracking_src)
+            times[name] = Fact(value=derived, kind="tracking", files=tracking_files)
         elif abs(explicit.value - derived) > _DISAGREE:
             warnings.append(Warning_(
                 path="case.toml",
@@ -199,7 +211,7 @@ def analyse(case_dir: Path, options: Options | None = None, *,
     times = _event_times(case, facts, tracking, warnings)
     for name in filled:
         if name in times:
-            times[name].source = "refund export"
+            times[name].kind = "export"
     ctx = CheckContext(
         events={name: fact.value for name, fact in times.items()},
         fields={"item_title": case.item.title, "statement": case.statement,
@@ -209,7 +221,7 @@ def analyse(case_dir: Path, options: Options | None = None, *,
     return Analysis(case_dir=case_dir, case=case, profile=profile, lang=lang, now=now,
                     evidence=evidence, chat=chat, tracking=tracking, tracking_facts=facts,
                     chat_counts=chat_mod.chat_facts(chat.messages), times=times,
-                    report=report, deadlines=compute(case, profile, now, lang),
+                    checklist=checklists[case.dispute_type], report=report, deadlines=compute(case, profile, now, lang),
                     warnings=warnings, filled=filled,
                     differs=differs)
 

@@ -39,6 +39,9 @@ class UploadRules(_Strict):
     max_images: int | None = None
     max_images_assumed: bool = False
     total_max_bytes: int | None = None
+    # How long the seller's written statement may be where the platform takes one.
+    statement_max_chars: int | None = None
+    statement_max_chars_assumed: bool = False
 
 
 class Holiday(_Strict):

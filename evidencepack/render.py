@@ -12,7 +12,6 @@ import io
 import json
 import logging
 import os
-import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,19 +27,24 @@ from evidencepack.atomic import write_atomic
 from evidencepack.errors import RenderError, SizeLimitError
 from evidencepack.evidence import KIND_ORDER, SCREENSHOT_KINDS
 from evidencepack.images import Recipe, default_cache_dir, prepare
+from evidencepack.labels import BUILTIN_TEMPLATES, load_labels, money, zone_text
+from evidencepack.claims import Argument, argue
+from evidencepack.tagging import tag_name
 from evidencepack.models import EvidenceItem, EvidenceKind, TimeSource, TrackingStatus
 from evidencepack.pipeline import Analysis
 from evidencepack import parallel
 from evidencepack import tracking as tracking_mod
 
-BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 FETCH_PREFIX = "evidencepack:/prepared/"
 
-# Chat tags an arbitrator must not miss, or the agent must see as a risk: every
-# such message is in the timeline. Other tags are frequent (a long chat has
-# hundreds of complaints and promises): the timeline shows the first and last.
+# The seller's own risks (rude wording, off-platform contact) are for the agent's
+# worksheet: the submission never points at them (the transcript still holds
+# every message). Agreements are what the arbitrator must not miss, so each one is
+# in the timeline; other tags are frequent (a long chat has hundreds of complaints
+# and promises): the timeline shows the first and last.
 RISK_TAGS = {"seller_rude", "off_platform"}
-ALWAYS_IN_TIMELINE = RISK_TAGS | {"buyer_agrees"}
+ALWAYS_IN_TIMELINE = {"buyer_agrees", "buyer_consents_proxy_signing",
+                      "buyer_objects_proxy_signing"}
 
 # WeasyPrint lays out one huge message super-linearly (1 MB of CJK took ten
 # minutes); a message longer than this is cut in the pack, saying so, and the
@@ -77,6 +81,8 @@ class PackResult(BaseModel):
     input_digest: str
     recipe_step: int
     blocked_urls: list[str]
+    # Where each section, exhibit, message and tracking row is: anchor -> page (from 1).
+    pages_of: dict[str, int] = {}
 
 
 class CaseFetcher:
@@ -130,14 +136,6 @@ def input_digest(inputs: list[dict], options_key: str) -> str:
 
 
 # --- view model --------------------------------------------------------------------
-
-def _labels(templates: list[Path], lang: str) -> dict[str, str]:
-    for folder in templates:
-        path = folder / "labels.toml"
-        if path.is_file():
-            return tomllib.loads(path.read_text(encoding="utf-8"))[lang]
-    raise RenderError("labels.toml not found in the template folders")  # pragma: no cover
-
 
 def _css_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
@@ -238,15 +236,16 @@ def _exhibit_groups(analysis: Analysis, prepared: Prepared, L: dict,
         group = groups.setdefault(prefix, {
             "anchor": f"group-{prefix}", "title": L["group_" + prefix],
             "exhibits": []})
-        problems = list(item.problems)
-        if item.path in prepared.problems:
-            problems.append(prepared.problems[item.path])
+        # The arbitrator learns that a file could not be shown, not our diagnosis
+        # of it (that is in the agent's worksheet).
+        unreadable = bool(item.problems) or item.path in prepared.problems
         ex = {
             "label": item.label, "path": item.path, "caption": item.caption,
-            "captured": _fmt(item.captured_at, L), "time_source": item.time_source.value,
-            "dimensions": f"{item.image.width}×{item.image.height}" if item.image else
-                          _human_size(item.size),
-            "short_hash": item.short_hash, "problems": problems,
+            "captured": _fmt(item.captured_at, L),
+            "time_source": L["src_" + item.time_source.name],
+            "dimensions": f"{item.image.width}×{item.image.height}" if item.image else None,
+            "size": _human_size(item.size),
+            "short_hash": item.short_hash, "unreadable": unreadable,
             "src": prepared.src.get(item.path),
             "layout": "screenshot" if item.kind in SCREENSHOT_KINDS else
                       "photo" if item.image else "data",
@@ -264,8 +263,7 @@ def _exhibit_groups(analysis: Analysis, prepared: Prepared, L: dict,
             ex["chat"] = [{
                 "at": m.at.strftime("%Y-%m-%d %H:%M:%S"), "sender": m.sender,
                 "role": m.role.value, "role_text": role_text.get(m.role.value, m.role.value),
-                "kind": m.kind, "tags": m.tags, "text": _shown_text(m.text, item.label, L),
-                "risk": bool(RISK_TAGS.intersection(m.tags)),
+                "kind": m.kind, "text": _shown_text(m.text, item.label, L),
                 "anchor": anchor if (anchor := f"msg-{item.label}-{m.line}") in linked else None}
                 for m in messages_by_source.get(item.path, [])]
         elif item.kind == EvidenceKind.tracking_export:
@@ -308,10 +306,12 @@ def _timeline(analysis: Analysis, L: dict) -> list[dict]:
                                          "ref": ref, "anchor": anchor, "cls": cls}))
 
     case = analysis.case
-    add(case.ordered_at, L["ev_order"], "case.toml", cls="key")
-    add(case.opened_at, L["ev_opened"], "case.toml", cls="key")
-    add(case.intervention_at, L["ev_intervention"], "case.toml", cls="key")
-    add(case.return_delivered_at, L["ev_return"], "case.toml", cls="key")
+    for name, key in (("ordered_at", "ev_order"), ("opened_at", "ev_opened"),
+                      ("intervention_at", "ev_intervention"),
+                      ("return_delivered_at", "ev_return")):
+        fact = analysis.times.get(name)
+        if fact is not None and fact.kind != "tracking":
+            add(fact.value, L[key], L["src_" + fact.kind], cls="key")
     labels = {e.path: e.label for e in analysis.evidence}
     key_statuses = {TrackingStatus.picked_up, TrackingStatus.signed,
                     TrackingStatus.signed_by_third_party, TrackingStatus.locker_or_station,
@@ -331,85 +331,87 @@ def _timeline(analysis: Analysis, L: dict) -> list[dict]:
     by_tag: dict[str, list[int]] = {}
     for index, m in enumerate(analysis.chat.messages):
         for tag in m.tags:
-            by_tag.setdefault(tag, []).append(index)
+            if tag not in RISK_TAGS:
+                by_tag.setdefault(tag, []).append(index)
     for tag, indexes in by_tag.items():
         shown.update(indexes if tag in ALWAYS_IN_TIMELINE else {indexes[0], indexes[-1]})
     for index in sorted(shown):
         m = analysis.chat.messages[index]
         label = labels.get(m.source, m.source)
         text = m.text if len(m.text) <= 80 else m.text[:79] + "…"
-        add(m.at, f"[{', '.join(m.tags)}] {m.sender}: {text}", label, f"msg-{label}-{m.line}")
+        names = "、".join(tag_name(t, analysis.lang) for t in m.tags if t not in RISK_TAGS)
+        add(m.at, f"〔{names}〕{m.sender}{L['colon']}{text}", label, f"msg-{label}-{m.line}")
     for tag, indexes in sorted(by_tag.items()):
         if len(indexes) > 2 and tag not in ALWAYS_IN_TIMELINE:
             first = analysis.chat.messages[indexes[0]]
             label = labels.get(first.source, first.source)
-            add(first.at, L["more_tagged"].format(n=len(indexes), tag=tag), label,
+            add(first.at, L["more_tagged"].format(n=len(indexes), tag=tag_name(tag, analysis.lang)), label,
                 f"msg-{label}-{first.line}", "summary")
     for e in analysis.evidence:
         # A file's modified time (a copy, a checkout) says nothing about the case:
         # the timeline shows only capture times the evidence itself carries.
         if (e.image is not None and e.captured_at and e.kind != EvidenceKind.chat_screenshot
                 and e.time_source != TimeSource.mtime):
-            add(e.captured_at, L["ev_captured"].format(label=e.label) + f" [{e.time_source.value}]",
-                e.label, f"ex-{e.label}")
-    for d in analysis.deadlines:
-        add(d.at, d.label, d.source.split(":")[0], None, "deadline")
+            add(e.captured_at, L["ev_captured"].format(label=e.label) +
+                f"（{L['src_' + e.time_source.name]}）", e.label, f"ex-{e.label}")
     rows.sort(key=lambda r: (r[0], r[1]))
     return [r[2] for r in rows]
 
 
+def _source_text(fact, exhibit: dict[str, str], L: dict) -> str:
+    """Where a case time came from, in the reader's words (物流记录 T1, 卖家填写)."""
+    text = L["src_" + fact.kind]
+    if fact.files:
+        text += " " + "、".join(exhibit.get(f, f) for f in fact.files)
+    return text
+
+
 def build_context(analysis: Analysis, prepared: Prepared, opts: RenderOptions,
-                  L: dict, digest: str, redacted: bool) -> dict:
+                  L: dict, digest: str, redacted: bool, argument: Argument) -> dict:
+    """The submission's view model: the seller's case as the arbitrator reads it.
+
+    Nothing here is for the seller's side only (completeness, gaps, countdowns,
+    risks, diagnostics): those are in the worksheet (worksheet.py).
+    """
     lang = analysis.lang
     r = analysis.report
-    counts = {"met": 0, "weak": 0, "missing": 0}
-    for i in r.items:
-        if i.level != "recommended" and not (i.status == "missing" and i.group_met):
-            counts[i.status] += 1
     timeline = _timeline(analysis, L)
-    groups = _exhibit_groups(analysis, prepared, L, {row["anchor"] for row in timeline})
-    toc = [{"level": 1, "anchor": "statement", "title": L["statement"]},
+    cited = {ref.anchor for claim in argument.claims for ref in claim.refs}
+    groups = _exhibit_groups(analysis, prepared, L, {row["anchor"] for row in timeline} | cited)
+    toc = [{"level": 1, "anchor": "points", "title": L["points"]},
+           {"level": 1, "anchor": "statement", "title": L["statement"]},
            {"level": 1, "anchor": "timeline", "title": L["timeline"]}]
     for g in groups:
         toc.append({"level": 1, "anchor": g["anchor"], "title": g["title"]})
         toc.extend({"level": 2, "anchor": f"ex-{ex['label']}", "title": f"{ex['label']} {ex['path']}"}
                    for ex in g["exhibits"])
-    toc += [{"level": 1, "anchor": "checklist", "title": L["checklist"]},
-            {"level": 1, "anchor": "manifest", "title": L["manifest"]}]
-    status_text = {s: L[s] for s in ("overdue", "due_24h", "due_72h", "ok", "unknown", "passed")}
-    deadlines = []
-    for d in analysis.deadlines:
-        left = ""
-        if d.hours_left is not None and d.status not in ("overdue", "passed"):
-            left = f" · {L['time_left']} {d.hours_left:.0f} {L['hours']}"
-        deadlines.append({"label": d.label, "at_text": _fmt(d.at, L) if d.at else d.source,
-                          "status": d.status, "status_text": status_text[d.status] + left,
-                          "assumed": d.assumed})
+    toc.append({"level": 1, "anchor": "manifest", "title": L["manifest"]})
+    exhibit = {e.path: e.label for e in analysis.evidence}
     cover_times = [{"label": L[name], "at": _fmt(analysis.times[name].value, L),
-                    "source": analysis.times[name].source}
+                    "source": _source_text(analysis.times[name], exhibit, L)}
                    for name in ("ordered_at", "opened_at", "shipped_at", "delivered_at")
                    if name in analysis.times]
-    score_text = f"{L['completeness']} {r.satisfied_units}/{r.required_units}"
+    stamp = opts.generated_at.astimezone(analysis.case.tz)
+    zone = zone_text(analysis.case.timezone, stamp.utcoffset().total_seconds() / 3600, L)
     return {
         "L": L, "lang": lang, "case": analysis.case, "version": __version__,
         "dispute_name": r.name,
-        "dispute_name_zh": r.name_zh, "dispute_name_en": r.name_en,
         "platform_name": analysis.profile.name(lang),
+        "amount": money(analysis.case.amount, analysis.case.currency, L),
         "carrier_name": tracking_mod.carrier_name(analysis.tracking.carrier or
                                                   analysis.case.tracking.carrier, lang),
-        "report": r, "counts": counts, "score_text": score_text,
-        "marks": {"met": "✓", "weak": "⚠", "missing": "✗"},
-        "deadlines": deadlines, "cover_times": cover_times,
-        "generated_at": opts.generated_at.astimezone(analysis.case.tz).strftime("%Y-%m-%d %H:%M:%S %z"),
-        "generated_at_iso": opts.generated_at.astimezone(analysis.case.tz).isoformat(),
+        "cover_times": cover_times, "argument": argument,
+        "generated_at": f"{stamp:%Y-%m-%d %H:%M:%S} {zone}", "zone": zone,
+        "generated_at_iso": stamp.isoformat(),
         "input_digest": digest, "redacted": redacted,
         "toc": toc, "groups": groups, "timeline": timeline,
-        "warnings": [str(w) for w in analysis.warnings],
-        "manifest_rows": [{"label": e.label, "path": e.path, "kind": e.kind.value,
+        "manifest_rows": [{"label": e.label, "path": e.path, "kind": L["kind_" + e.kind.value],
                            "size": _human_size(e.size), "sha256": e.sha256,
                            "captured": _fmt(e.captured_at, L),
-                           "time_source": e.time_source.value} for e in analysis.evidence],
+                           "time_source": L["src_" + e.time_source.name]}
+                          for e in analysis.evidence],
         "page_label_css": _page_label_css(L["page"]),
+        "page_ref": L["page_ref"].split("{page}", 1),
         "toc_pages": None,  # filled when the pack is laid out in pieces (parallel.py)
     }
 
@@ -489,12 +491,13 @@ def options_key(opts: RenderOptions, analysis: Analysis, redact: bool) -> str:
 
 
 def render_pdf(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
-               recipe_step: int = 0) -> tuple[bytes, int, CaseFetcher, dict]:
-    """One rendering at one step of the size ladder: (pdf bytes, pages, fetcher, manifest)."""
+               recipe_step: int = 0, argument: Argument | None = None) -> tuple[bytes, int, CaseFetcher, dict, dict[str, int]]:
+    """One rendering at one step of the size ladder:
+    (pdf bytes, pages, fetcher, manifest, anchor -> page index)."""
     from weasyprint import Attachment
 
     dirs = _template_dirs(opts)
-    L = _labels(dirs, analysis.lang)
+    L = load_labels(analysis.lang, tuple(dirs))
     cache_dir = opts.cache_dir or default_cache_dir()
     prepared = _prepare_all(analysis, SIZE_LADDER[recipe_step], cache_dir, opts.jobs)
     inputs = manifest_inputs(analysis)
@@ -509,7 +512,8 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
     }
     if analysis.filled:
         manifest["filled_from_export"] = analysis.filled
-    context = build_context(analysis, prepared, opts, L, digest, redact)
+    context = build_context(analysis, prepared, opts, L, digest, redact,
+                            argument or argue(analysis, L))
     template = _environment(dirs).get_template("pack.html.j2")
     html = template.render(**context)
     css = _css_text(dirs)
@@ -561,7 +565,7 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
         out = io.BytesIO()
         writer.write(out)
         pdf = out.getvalue()
-    return pdf, pages, fetcher, manifest
+    return pdf, pages, fetcher, manifest, anchors
 
 
 @contextmanager
@@ -580,13 +584,14 @@ def without_cycle_collection():
             gc.enable()
 
 
-def build_pack(analysis: Analysis, opts: RenderOptions, *, redact: bool = False) -> PackResult:
+def build_pack(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
+               argument: Argument | None = None) -> PackResult:
     """Render, fit the size limit step by step, and write the PDF and its manifest atomically."""
     step = 0
     while True:
         with without_cycle_collection():
-            pdf, pages, fetcher, manifest = render_pdf(analysis, opts, redact=redact,
-                                                       recipe_step=step)
+            pdf, pages, fetcher, manifest, anchors = render_pdf(
+                analysis, opts, redact=redact, recipe_step=step, argument=argument)
         too_big = opts.max_size is not None and len(pdf) > opts.max_size
         if not too_big or step == len(SIZE_LADDER) - 1:
             break
@@ -609,4 +614,5 @@ def build_pack(analysis: Analysis, opts: RenderOptions, *, redact: bool = False)
     write_atomic(manifest_path, json.dumps(manifest, ensure_ascii=False, indent=2).encode())
     return PackResult(pdf=opts.output, manifest=manifest_path, pages=pages, size=len(pdf),
                       sha256=sha, input_digest=manifest["input_digest"], recipe_step=step,
-                      blocked_urls=list(dict.fromkeys(fetcher.blocked)))
+                      blocked_urls=list(dict.fromkeys(fetcher.blocked)),
+                      pages_of={name: index + 1 for name, index in anchors.items()})

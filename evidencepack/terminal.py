@@ -11,6 +11,7 @@ from rich.text import Text
 from evidencepack.checklist import Checklist
 from evidencepack.deadlines import NAMES as DEADLINE_NAMES
 from evidencepack.deadlines import time_left_text
+from evidencepack.labels import load_labels
 from evidencepack.pipeline import Analysis
 
 MARKS = {"met": ("✓", "green"), "weak": ("⚠", "yellow"), "missing": ("✗", "red")}
@@ -68,7 +69,7 @@ def print_check(analysis: Analysis) -> None:
     out.print(Text(("下一步：" if zh else "Next: ") + analysis.next_action(), style="bold"))
 
 
-def print_build(analysis: Analysis, result, images=()) -> None:
+def print_build(analysis: Analysis, result, worksheet: Path, plan=None) -> None:
     out = console()
     zh = analysis.lang == "zh"
     for w in analysis.warnings:
@@ -79,10 +80,31 @@ def print_build(analysis: Analysis, result, images=()) -> None:
                        + "; ".join(i.title for i in missing), style="red"))
     out.print(f"wrote {result.pdf} ({result.pages} pages, {result.size / 1024 / 1024:.1f} MB)")
     out.print(f"      {result.manifest} (sha256 {result.sha256[:12]}…)")
-    if images:
+    out.print(Text(load_labels(analysis.lang)["ws_written"].format(path=worksheet)))
+    if plan is not None and plan.images:
+        images = plan.images
         largest = max(i.size for i in images)
         out.print(f"wrote {len(images)} page images to {images[0].path.parent} "
-                  f"(largest {largest / 1000:.0f} kB, lowest {min(i.dpi for i in images)} dpi)")
+                  f"(largest {largest / 1000:.0f} kB, lowest {min(i.dpi for i in images)} dpi); "
+                  f"upload order in {plan.plan_file.name}")
+        if plan.left_out:
+            out.print(Text(f"pages {', '.join(map(str, plan.left_out))} are over the platform's "
+                           f"limit of {plan.max_images} images and were not exported",
+                           style="yellow"))
+
+
+def print_statement(analysis: Analysis, draft, problems) -> None:
+    out = console()
+    L = load_labels(analysis.lang)
+    if problems:
+        out.print(Text(L["ws_statement"], style="bold red"))
+        for p in problems:
+            out.print(Text(f"- {p.message}", style="red" if p.kind != "empty" else "yellow"))
+    out.print(Text(L["ws_draft"], style="bold"))
+    out.print(Text(draft.text))
+    if draft.limit:
+        out.print(Text(L["ws_chars"].format(chars=draft.chars, limit=draft.limit)
+                       + (L["st_assumed"] if draft.limit_assumed else ""), style="dim"))
 
 
 def print_checklists(lists: dict[str, Checklist]) -> None:

@@ -67,7 +67,8 @@ def consistent(out: Path) -> tuple[bool, str]:
 
 def strays(folder: Path, pack: Path) -> tuple[list[str], list[str]]:
     """(visible files a user might mistake for a pack, hidden temp files)."""
-    keep = {pack.name, pack.with_suffix(".manifest.json").name}
+    keep = {pack.name, pack.with_suffix(".manifest.json").name,
+            pack.with_suffix(".worksheet.html").name}
     names = [p.name for p in folder.iterdir() if p.name not in keep]
     return ([n for n in names if not n.startswith(".")],
             [n for n in names if n.startswith(".")])

@@ -25,14 +25,26 @@ def test_page_images_fit_the_platform_limit_and_keep_labels(tmp_path, case_dir):
                  "--json", "--generated-at", GENERATED_AT)
     assert result.exit_code == 0, result.output
     pages = len(PdfReader(out).pages)
+    assert pages > 10  # more pages than Taobao's image count: the plan must choose
     files = sorted(images.glob("*.jpg"))
-    assert [f.name for f in files] == [f"TB-TEST-0001-page-{n:02d}.jpg" for n in range(1, pages + 1)]
+    assert len(files) == 10
     for f in files:
         assert f.stat().st_size <= 130_000, f
         with Image.open(f) as img:
             assert img.format == "JPEG" and img.width >= 1000  # legible: ≥ ~96 dpi on A4
     data = json.loads(result.output)
-    assert len(data["images"]) == pages
+    # Cover and claims first, then the pages the claims cite, then the rest.
+    order = [i["page"] for i in data["images"]]
+    assert order[:2] == [1, 2] and [i["order"] for i in data["images"]] == list(range(1, 11))
+    cited = {int(n) for n in re.findall(r"，第 (\d+) 页", pdf_text(out)[1])}
+    toc = 3  # cited by no claim: every cited page comes before it
+    assert cited and all(order.index(page) < order.index(toc) for page in cited)
+    assert data["images_left_out"] == sorted(set(range(1, pages + 1)) - set(order))
+    plan = (images / "TB-TEST-0001-upload-plan.txt").read_text(encoding="utf-8")
+    assert plan.splitlines()[0] == "上传顺序（共 10 张图片），平台最多 10 张（假设值，请以平台显示为准）"
+    assert "1. TB-TEST-0001-page-01.jpg  第 1 页：封面" in plan
+    assert "2. TB-TEST-0001-page-02.jpg  第 2 页：争议焦点与卖家主张" in plan
+    assert "未转为图片的页（超过平台张数上限，内容见证据包 PDF）：第 " in plan
 
 
 def test_page_images_from_an_earlier_longer_pack_are_removed(tmp_path, case_dir):
@@ -117,8 +129,8 @@ def test_large_case_outline_and_toc_match_real_pages(tmp_path):
         title = next(t for t in outline if t.startswith(label))
         assert label in texts[outline[title]]
     # Every contents entry points at the page whose header names that section.
-    toc = texts[1]
-    for name in ("事件时间线", "附录一：证据清单", "附录二：文件清单与校验值"):
+    toc = texts[2]  # after the cover and the claims page
+    for name in ("争议焦点与卖家主张", "事件时间线", "附录：文件清单与校验值"):
         number = int(re.search(re.escape(name) + r"\s*\.*\s*(\d+)", toc).group(1))
         assert name in texts[number - 1]
     for n, text in enumerate(texts, 1):
