@@ -138,7 +138,7 @@ class _Facts:
         ordered = self.when("ordered_at")
         if not items:
             return self.w["no_listing"]
-        timed = [e for e in items if e.captured_at and e.time_source in _TRUSTED_TIMES]
+        timed = self.timed(items)
         if ordered is None or not timed or any(e.captured_at >= ordered for e in timed):
             return self.w["listing_not_before"]
         return ({"labels": label_range([e.label for e in timed]),
@@ -146,13 +146,20 @@ class _Facts:
                  "source": self.time_source(timed), "ordered_at": self.fmt(ordered)},
                 [self.exhibit_ref(timed)])
 
-    @_fact
-    def listing_shown(self):
-        items = self.of(EvidenceKind.listing_screenshot)
+    def attached(self, kind: EvidenceKind, none: str):
+        """Exhibits of one kind, claimed only to be attached (their content is not read)."""
+        items = self.of(kind)
         if not items:
-            return self.w["no_listing"]
+            return self.w[none]
         return {"labels": label_range([e.label for e in items]),
                 "count": len(items)}, [self.exhibit_ref(items)]
+
+    def timed(self, items: list[EvidenceItem]) -> list[EvidenceItem]:
+        return [e for e in items if e.captured_at and e.time_source in _TRUSTED_TIMES]
+
+    @_fact
+    def listing_shown(self):
+        return self.attached(EvidenceKind.listing_screenshot, "no_listing")
 
     @_fact
     def preship_before_pickup(self):
@@ -160,7 +167,7 @@ class _Facts:
         shipped = self.when("shipped_at")
         if not items:
             return self.w["no_preship"]
-        timed = [e for e in items if e.captured_at and e.time_source in _TRUSTED_TIMES]
+        timed = self.timed(items)
         if not timed:
             return self.w["preship_no_time"]
         if shipped is None:
@@ -238,11 +245,7 @@ class _Facts:
 
     @_fact
     def documents(self):
-        items = self.of(EvidenceKind.document)
-        if not items:
-            return self.w["no_documents"]
-        return {"labels": label_range([e.label for e in items]),
-                "count": len(items)}, [self.exhibit_ref(items)]
+        return self.attached(EvidenceKind.document, "no_documents")
 
     @_fact
     def return_inspected(self):
@@ -252,8 +255,7 @@ class _Facts:
             return self.w["no_return_photos"]
         if received is None:
             return self.w["no_return_time"]
-        timed = [e for e in items if e.captured_at and e.time_source in _TRUSTED_TIMES
-                 and e.captured_at >= received]
+        timed = [e for e in self.timed(items) if e.captured_at >= received]
         if not timed:
             return self.w["return_photos_before"]
         return ({"count": len(timed), "labels": label_range([e.label for e in timed]),
