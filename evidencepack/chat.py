@@ -1,11 +1,11 @@
-"""Chat records: read the seller workbench's exports, tag what matters, mask
-personal data.
+"""Chat records: read the seller workbench's exports and mask personal data.
 
 The arbitrator decides many disputes on the chat alone (loss reason 5: the
 agreement cannot be proved; loss reason 6: emotional wording), so this module
 keeps every message it can read, says exactly which line it could not read and
-why, and never guesses a time.  See docs/chat-formats.md for the user-facing
-description of the formats, tags and masks.
+why, and never guesses a time; evidencepack/tagging.py judges what the messages
+say.  See docs/chat-formats.md for the user-facing description of the formats,
+tags and masks.
 """
 
 from __future__ import annotations
@@ -21,11 +21,10 @@ from zoneinfo import ZoneInfo
 
 from evidencepack.errors import InputError, ParseError
 from evidencepack.models import ChatLog, ChatMessage, ChatRole, Warning_
-from evidencepack.textio import decode_text, load_toml
+from evidencepack.tagging import tag_messages
+from evidencepack.textio import decode_text
 
-__all__ = [
-    "parse_chat_file", "tag_messages", "chat_facts", "TAGS", "Redactor", "parse_time",
-]
+__all__ = ["parse_chat_file", "Redactor", "parse_time"]
 
 TEXT_SUFFIXES = {".txt", ".log"}
 CSV_SUFFIXES = {".csv"}
@@ -610,128 +609,6 @@ def parse_chat_file(path: Path, display: str, *, tz: ZoneInfo, seller_nicks: lis
     messages = sorted(reader.messages, key=lambda m: m.at)
     tag_messages(messages)
     return ChatLog(messages=messages, warnings=reader.warnings)
-
-
-# --- tags -------------------------------------------------------------------------
-
-_TAGS_FILE = Path(__file__).parent / "data" / "chat_tags.toml"
-_LATIN = "a-z"
-_PUNCT = re.compile(r"[\s\W_]+")
-
-
-@dataclass
-class _Rule:
-    id: str
-    roles: frozenset[str]
-    pattern: re.Pattern[str] | None
-    exact: frozenset[str]
-    negations: tuple[str, ...]
-    not_followed_by: tuple[str, ...]
-
-    def hits(self, folded: str, bare: str) -> bool:
-        if self.exact and bare in self.exact:
-            return True
-        if self.pattern is None:
-            return False
-        for m in self.pattern.finditer(folded):
-            before = folded[max(0, m.start() - 12):m.start()]
-            if self.negations and before.endswith(self.negations):
-                continue
-            if self.not_followed_by and folded.startswith(self.not_followed_by, m.end()):
-                continue
-            return True
-        return False
-
-
-def _keyword_pattern(zh: list[str], en: list[str]) -> re.Pattern[str] | None:
-    parts = [(w.casefold(), re.escape(w.casefold())) for w in zh if w]
-    for w in en:
-        if not w:
-            continue
-        rx = re.escape(w.casefold())
-        # Whole Latin words only: "ok" must not fire inside "book".
-        if re.match(r"[a-z]", w.casefold()):
-            rx = rf"(?<![{_LATIN}])" + rx
-        if re.search(r"[a-z]$", w.casefold()):
-            rx += rf"(?![{_LATIN}])"
-        parts.append((w.casefold(), rx))
-    if not parts:
-        return None
-    # Longest first so "没收到" wins over a shorter word at the same spot.
-    parts.sort(key=lambda p: -len(p[0]))
-    return re.compile("|".join(rx for _, rx in parts))
-
-
-def _load_rules() -> tuple[list[_Rule], dict, frozenset[str]]:
-    data = load_toml(_TAGS_FILE, display="evidencepack/data/chat_tags.toml")
-    rules = []
-    for item in data.get("tag", []):
-        folded_neg = tuple(n.casefold() for n in item.get("negations", []))
-        rules.append(_Rule(
-            id=item["id"],
-            roles=frozenset(item.get("roles", [])),
-            pattern=_keyword_pattern(item.get("zh", []), item.get("en", [])),
-            exact=frozenset(_PUNCT.sub("", w.casefold()) for w in item.get("exact_zh", []) + item.get("exact_en", [])),
-            negations=folded_neg,
-            not_followed_by=tuple(n.casefold() for n in item.get("not_followed_by", [])),
-        ))
-    agreement = data.get("agreement", {})
-    agreement = {
-        "window": timedelta(hours=float(agreement.get("window_hours", 24))),
-        "kinds": frozenset(agreement.get("proposal_kinds", ["text"])),
-        "pattern": _keyword_pattern(agreement.get("proposal_zh", []), agreement.get("proposal_en", [])),
-    }
-    return rules, agreement, frozenset(data.get("kinds", ["text", "auto_reply"]))
-
-
-_RULES, _AGREEMENT, _TAG_KINDS = _load_rules()
-TAGS: list[str] = [r.id for r in _RULES]
-_AGREES = "buyer_agrees"
-
-
-def tag_messages(messages: list[ChatMessage]) -> list[ChatMessage]:
-    """Fill each message's ``tags`` from chat_tags.toml; returns the same list.
-
-    Safe to call twice: tags this module owns are recomputed, others kept.
-    buyer_agrees looks back in time order, whatever order the list is in.
-    """
-    order = sorted(range(len(messages)), key=lambda i: messages[i].at)
-    last_seller: ChatMessage | None = None
-    for i in order:
-        msg = messages[i]
-        kept = [t for t in msg.tags if t not in TAGS]
-        found: list[str] = []
-        if msg.kind in _TAG_KINDS:
-            folded = msg.text.casefold()
-            # Exact words are short; skip stripping punctuation from long messages.
-            bare = _PUNCT.sub("", folded) if len(folded) <= 40 else ""
-            for rule in _RULES:
-                if msg.role.value not in rule.roles or not rule.hits(folded, bare):
-                    continue
-                if rule.id == _AGREES and not _follows_proposal(msg, last_seller):
-                    continue
-                found.append(rule.id)
-        msg.tags = kept + found
-        if msg.role is ChatRole.seller and msg.kind in _AGREEMENT["kinds"]:
-            last_seller = msg
-    return messages
-
-
-def _follows_proposal(msg: ChatMessage, seller: ChatMessage | None) -> bool:
-    if seller is None or _AGREEMENT["pattern"] is None:
-        return False
-    if msg.at - seller.at > _AGREEMENT["window"]:
-        return False
-    return _AGREEMENT["pattern"].search(seller.text.casefold()) is not None
-
-
-def chat_facts(messages: list[ChatMessage]) -> dict[str, int]:
-    """Counts for the checklist engine: every tag id is present, zeros too, so
-    a rule can test ``facts["seller_rude"] == 0`` without a KeyError."""
-    facts = {"chat_messages": len(messages)}
-    for tag in TAGS:
-        facts[tag] = sum(1 for m in messages if tag in m.tags)
-    return facts
 
 
 # --- redaction --------------------------------------------------------------------

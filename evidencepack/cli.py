@@ -508,6 +508,36 @@ def verify(pdf: Path, case_dir, as_json) -> None:
     sys.exit(ExitCode.OK if report.ok else ExitCode.INCOMPLETE)
 
 
+@cli.command("evaluate")
+@click.option("--part", type=click.Choice(["dev", "test", "all"]), default="all", show_default=True,
+              help="Which part of the labelled corpus to measure.")
+@click.option("--corpus", "corpus", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="The corpus folder (default: corpus/ of this repository).")
+@lang_option
+@json_option
+def evaluate_cmd(part, corpus, lang, as_json) -> None:
+    """How well the checker judges: precision, recall and support per chat tag.
+
+    \b
+    Measured on the labelled corpus (corpus/README.md), for the dev part (rules
+    are tuned on it) and the test part (never used to tune). Exit 0 when every
+    test figure is at or above its floor (evidencepack/data/eval_floors.toml),
+    1 when one is below.
+    """
+    from evidencepack.evaluate import PARTS, evaluate, floor_failures
+    from evidencepack import terminal
+
+    result = evaluate(corpus, PARTS if part == "all" else (part,))
+    failures = floor_failures(result)
+    if as_json:
+        data = result.model_dump(mode="json", by_alias=True)
+        data["below_floor"] = [f.model_dump() for f in failures]
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        terminal.print_evaluation(result, failures, lang or "zh")
+    sys.exit(ExitCode.INCOMPLETE if failures else ExitCode.OK)
+
+
 def main() -> None:
     try:
         cli(prog_name="evidencepack")

@@ -23,6 +23,7 @@ from evidencepack.evidence import gather
 from evidencepack.models import (ChatLog, EvidenceItem, EvidenceKind, TrackingFacts,
                                  TrackingTimeline, Warning_)
 from evidencepack.profiles import Profile, load_profiles
+from evidencepack.tagging import chat_facts
 
 # A case time and the tracking's may differ by rounding; beyond this, we say so.
 _DISAGREE = timedelta(hours=1)
@@ -220,7 +221,7 @@ def analyse(case_dir: Path, options: Options | None = None, *,
     report = evaluate(checklists[case.dispute_type], ctx, lang)
     return Analysis(case_dir=case_dir, case=case, profile=profile, lang=lang, now=now,
                     evidence=evidence, chat=chat, tracking=tracking, tracking_facts=facts,
-                    chat_counts=chat_mod.chat_facts(chat.messages), times=times,
+                    chat_counts=chat_facts(chat.messages), times=times,
                     checklist=checklists[case.dispute_type], report=report, deadlines=compute(case, profile, now, lang),
                     warnings=warnings, filled=filled,
                     differs=differs)

@@ -342,3 +342,38 @@ def print_verify(report) -> None:
         out.print(Text(_flat(problem), style="red"))
     for note in report.notes:
         out.print(Text("note: " + _flat(note), style="dim"))
+
+
+_PART_NAMES = {"dev": ("开发集", "dev part"), "test": ("测试集", "test part")}
+
+
+def print_evaluation(result, failures: list[str], lang: str) -> None:
+    """One table per section and part; row names in the chosen language."""
+    out = console()
+    zh = lang == "zh"
+    for section in result.sections:
+        part = _PART_NAMES.get(section.part, (section.part, section.part))[0 if zh else 1]
+        title = f"{section.title_zh if zh else section.title_en} · {part} · " + \
+            (f"{section.size} 条" if zh else f"{section.size} records")
+        table = Table(title=title, title_justify="left", show_header=True, header_style="bold")
+        for col in section.columns:
+            table.add_column(col.zh if zh else col.en, justify="left" if col.id == "name" else "right")
+        for row in section.rows:
+            cells = []
+            for col in section.columns:
+                value = row.get(f"name_{lang}", row.get("id")) if col.id == "name" else row.get(col.id)
+                cells.append("–" if value is None else f"{value:.3f}" if isinstance(value, float)
+                             else str(value))
+            table.add_row(*cells)
+        out.print(table)
+    if failures:
+        out.print(Text(("低于下限：" if zh else "Below the floor: ") + f"{len(failures)}", style="bold red"))
+        measures = {"precision": ("精确率", "precision"), "recall": ("召回率", "recall")}
+        for f in failures:
+            part = _PART_NAMES.get(f.part, (f.part, f.part))[0 if zh else 1]
+            name = f.name_zh if zh else f.name_en
+            measure = measures[f.measure][0 if zh else 1]
+            floor = "下限" if zh else "floor"
+            out.print(Text(f"{part} · {name}: {measure} {f.value:.3f} < {floor} {f.floor}", style="red"))
+    else:
+        out.print(Text("全部达到下限" if zh else "Every figure is at or above its floor", style="green"))

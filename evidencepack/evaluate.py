@@ -1,0 +1,218 @@
+"""Measure the checker's judgement on the labelled corpus: one section per kind of judgement.
+
+A section is a function ``(corpus_dir, part) -> EvalSection``; ``SECTIONS`` lists
+them in the order they are printed, so another measurement (checklist verdicts,
+OCR characters) is one more function appended there.  The corpus is split into
+a dev part (rules are tuned on it) and a test part (only its figures are read)
+by a hash of each record's id, so a record's part never depends on what else
+is in the corpus.  See corpus/README.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from evidencepack.errors import InputError
+from evidencepack.models import ChatMessage, ChatRole
+from evidencepack.tagging import TAGS, tag_messages, tag_name
+from evidencepack.textio import load_toml
+
+__all__ = ["part_of", "load_messages", "evaluate", "SECTIONS", "EvalSection", "Evaluation",
+           "floor_failures", "FloorMiss", "DEV_SHARE", "PARTS"]
+
+PARTS = ("dev", "test")
+# About 60 % dev, 40 % test (corpus/README.md).
+DEV_SHARE = 60
+_REPO_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+_FLOORS_FILE = Path(__file__).parent / "data" / "eval_floors.toml"
+
+
+def part_of(record_id: str) -> Literal["dev", "test"]:
+    """The part a corpus record belongs to, from its id alone."""
+    digest = hashlib.sha256(record_id.encode("utf-8")).digest()
+    return "dev" if int.from_bytes(digest[:4], "big") % 100 < DEV_SHARE else "test"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ContextLine(_Strict):
+    role: Literal["buyer", "seller"]
+    text: str
+
+
+class CorpusMessage(_Strict):
+    id: str = Field(min_length=1)
+    writer: str = Field(min_length=1)
+    role: Literal["buyer", "seller"]
+    text: str
+    context: list[ContextLine] = Field(default_factory=list)
+    tags: list[str]
+
+
+def default_corpus() -> Path:
+    return _REPO_CORPUS
+
+
+def load_messages(path: Path, display: str | None = None) -> list[CorpusMessage]:
+    """Read one JSON Lines file of labelled messages; a bad line is an InputError
+    naming the file, the line and the field."""
+    display = display or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read the corpus file ({exc.strerror or exc})", path=display) from exc
+    known = set(TAGS)
+    out: list[CorpusMessage] = []
+    for number, raw in enumerate(text.split("\n"), 1):
+        if not raw.strip():
+            continue
+        try:
+            record = CorpusMessage.model_validate(json.loads(raw))
+        except ValueError as exc:
+            if isinstance(exc, ValidationError):
+                err = exc.errors()[0]
+                raise InputError(err["msg"], path=display, line=number,
+                                 field=".".join(str(p) for p in err["loc"]) or None) from None
+            raise InputError(f"not valid JSON ({exc})", path=display, line=number) from None
+        unknown = [t for t in record.tags if t not in known]
+        if unknown:
+            raise InputError(f"unknown tag {unknown[0]!r}", path=display, line=number, field="tags",
+                             remedy="tags are listed in evidencepack/data/chat_tags.toml")
+        out.append(record)
+    return out
+
+
+def _part_file(corpus: Path, part: str) -> Path:
+    return corpus / "messages" / f"{part}.jsonl"
+
+
+# --- chat tags ------------------------------------------------------------------------
+
+_T0 = datetime(2024, 1, 1, 9, 0, tzinfo=timezone.utc)
+
+
+def predict(record: CorpusMessage) -> list[str]:
+    """The tags the tagger gives the record's message, read after its context."""
+    lines = [*record.context, record]
+    messages = [ChatMessage(at=_T0 + timedelta(minutes=i), sender=line.role,
+                            role=ChatRole(line.role), text=line.text, source="corpus", line=i + 1)
+                for i, line in enumerate(lines)]
+    return tag_messages(messages)[-1].tags
+
+
+class Column(BaseModel):
+    id: str
+    zh: str
+    en: str
+
+
+class EvalSection(BaseModel):
+    """One table of figures for one part of the corpus."""
+
+    id: str
+    title_zh: str
+    title_en: str
+    part: str
+    size: int  # records measured
+    columns: list[Column]
+    rows: list[dict[str, str | int | float | None]]
+
+
+class Evaluation(BaseModel):
+    schema_: str = Field("evidencepack.evaluate/1", alias="schema")
+    corpus: str
+    sections: list[EvalSection]
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+_TAG_COLUMNS = [
+    Column(id="name", zh="标签", en="Tag"),
+    Column(id="precision", zh="精确率", en="Precision"),
+    Column(id="recall", zh="召回率", en="Recall"),
+    Column(id="support", zh="样本数", en="Support"),
+    Column(id="predicted", zh="判出数", en="Predicted"),
+]
+
+
+def tag_section(corpus: Path, part: str) -> EvalSection:
+    """Precision, recall and support per chat tag on one part of the message corpus."""
+    path = _part_file(corpus, part)
+    records = load_messages(path, display=str(path))
+    tp = dict.fromkeys(TAGS, 0)
+    fp = dict.fromkeys(TAGS, 0)
+    fn = dict.fromkeys(TAGS, 0)
+    for record in records:
+        got, want = set(predict(record)), set(record.tags)
+        for tag in got & want:
+            tp[tag] += 1
+        for tag in got - want:
+            fp[tag] += 1
+        for tag in want - got:
+            fn[tag] += 1
+    rows = []
+    for tag in TAGS:
+        support, predicted = tp[tag] + fn[tag], tp[tag] + fp[tag]
+        rows.append({
+            "id": tag, "name_zh": tag_name(tag, "zh"), "name_en": tag_name(tag, "en"),
+            # An empty denominator has no figure rather than a flattering 1.0.
+            "precision": round(tp[tag] / predicted, 3) if predicted else None,
+            "recall": round(tp[tag] / support, 3) if support else None,
+            "support": support, "predicted": predicted,
+        })
+    return EvalSection(id="chat_tags", title_zh="聊天标签", title_en="Chat tags", part=part,
+                       size=len(records), columns=_TAG_COLUMNS, rows=rows)
+
+
+SECTIONS: list[Callable[[Path, str], EvalSection]] = [tag_section]
+
+
+def evaluate(corpus: Path | None = None, parts: tuple[str, ...] = PARTS) -> Evaluation:
+    corpus = corpus or default_corpus()
+    if not corpus.is_dir():
+        raise InputError("no corpus folder here", path=str(corpus),
+                         remedy="run from a clone of the repository or give --corpus DIR")
+    return Evaluation(corpus=str(corpus),
+                      sections=[section(corpus, part) for section in SECTIONS for part in parts])
+
+
+class FloorMiss(BaseModel):
+    """One figure below its floor."""
+
+    part: str
+    section: str
+    row: str
+    name_zh: str
+    name_en: str
+    measure: Literal["precision", "recall"]
+    value: float
+    floor: float
+
+
+def floor_failures(evaluation: Evaluation) -> list[FloorMiss]:
+    """Every figure of the floors' part below its floor in evidencepack/data/eval_floors.toml."""
+    floors = load_toml(_FLOORS_FILE, display="evidencepack/data/eval_floors.toml")
+    out = []
+    for section in evaluation.sections:
+        if section.part != floors.get("part", "test"):
+            continue
+        table = floors.get(section.id, {})
+        for row in section.rows:
+            for measure in ("precision", "recall"):
+                floor = table.get(str(row["id"]), {}).get(measure, table.get(measure))
+                value = row.get(measure)
+                if floor is not None and value is not None and value < floor:
+                    out.append(FloorMiss(
+                        part=section.part, section=section.id, row=str(row["id"]),
+                        name_zh=str(row.get("name_zh", row["id"])), name_en=str(row.get("name_en", row["id"])),
+                        measure=measure, value=float(value), floor=float(floor)))
+    return out
