@@ -194,3 +194,23 @@ def test_statement_of_facts_passes_and_absolutes_are_found():
     assert assess_statement("买家并非恶意，聊天中买家称\u201c你们是骗子\u201d。") == []
     (trad,) = assess_statement("這是惡意差評")
     assert trad.words == ["惡意"] and trad.start == 2
+
+
+def test_first_character_lookahead_changes_no_match():
+    """The speed-up in _cues must find exactly what the plain alternation finds."""
+    from pathlib import Path
+
+    from evidencepack import tagging
+    from evidencepack.textio import load_toml
+
+    data = load_toml(Path(tagging.__file__).parent / "data" / "chat_tags.toml", display="chat_tags.toml")
+    corpus = Path(__file__).resolve().parent.parent / "corpus" / "messages"
+    texts = [tagging._CONFIG.read(line).joined
+             for part in ("dev.jsonl", "test.jsonl") for line in (corpus / part).read_text("utf-8").split("\n")]
+    for item in data["tag"]:
+        if not item.get("cues"):
+            continue
+        fast, plain = tagging._cues(item["cues"]), tagging._alternation(item["cues"])
+        assert fast.pattern != plain.pattern, item["id"]  # the lookahead is there
+        for text in texts:
+            assert [m.span() for m in fast.finditer(text)] == [m.span() for m in plain.finditer(text)], item["id"]
