@@ -25,6 +25,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from evidencepack.classifier import NBModel, train
 from evidencepack.models import ChatMessage, ChatRole
 from evidencepack.textio import load_toml
 
@@ -198,12 +199,22 @@ class _Rule:
     message_blockers: re.Pattern[str] | None
     whole: frozenset[str]
     questions_count: bool
+    model: NBModel | None = None
+    threshold: float = 0.0
 
     def hits(self, text: _Text) -> bool:
         if self.whole and text.bare in self.whole:
             return True
         if self.cue is None:
             return False
+        if self.cue_hits(text):
+            return True
+        # The back-up scorer, for phrasings the cues lack; the message's own
+        # blockers (an apology, an anti-fraud reminder) still veto it.
+        return (self.model is not None and self.model.score(text.norm) > self.threshold
+                and (self.message_blockers is None or not self.message_blockers.search(text.norm)))
+
+    def cue_hits(self, text: _Text) -> bool:
         pos = 0
         while True:
             m = self.cue.search(text.joined, pos)
@@ -279,6 +290,28 @@ class _Config:
         return _Text(norm, _split(norm), _BARE.sub("", norm))
 
 
+def _classifier(item: dict) -> dict:
+    spec = item.get("classifier")
+    if not spec:
+        return {}
+    path = _DATA_DIR / spec["model"]
+    # A missing model (before `python corpus/train.py` has run) leaves the rules alone.
+    return {"model": NBModel.load(path), "threshold": float(spec["threshold"])} if path.exists() else {}
+
+
+def train_backups(records, trained_on: str) -> dict[str, NBModel]:
+    """The back-up model of every tag that has one, trained on ``records``
+    (objects with .role, .text, .tags: the corpus's dev part), by file name."""
+    data = load_toml(_DATA_DIR / "chat_tags.toml", display="evidencepack/data/chat_tags.toml")
+    out = {}
+    for item in data["tag"]:
+        spec = item.get("classifier")
+        if spec:
+            examples = [(normalise(r.text), item["id"] in r.tags) for r in records if r.role == spec["role"]]
+            out[spec["model"]] = train(examples, tag=item["id"], role=spec["role"], trained_on=trained_on)
+    return out
+
+
 def _load() -> _Config:
     data = load_toml(_DATA_DIR / "chat_tags.toml", display="evidencepack/data/chat_tags.toml")
     norm = data.get("normalise", {})
@@ -292,7 +325,8 @@ def _load() -> _Config:
             negations=tuple(item.get("negations", [])), post_negations=tuple(item.get("post_negations", [])),
             blockers=_alternation(item.get("blockers", [])),
             message_blockers=_alternation(item.get("message_blockers", [])),
-            whole=frozenset(item.get("whole", [])), questions_count=item.get("questions_count", True)))
+            whole=frozenset(item.get("whole", [])), questions_count=item.get("questions_count", True),
+            **_classifier(item)))
     a, receipt = data["agreement"], data["receipt"]
     agreement = _Agreement(
         window=timedelta(hours=float(a.get("window_hours", 24))),

@@ -97,3 +97,16 @@ def test_a_missing_corpus_folder_is_bad_input(tmp_path):
     result = run("evaluate", "--corpus", tmp_path / "nope")
     assert result.exit_code == 2
     assert "no corpus folder here" in result.output
+
+
+def test_the_shipped_model_is_trained_on_the_dev_part_only():
+    from evidencepack.classifier import dump
+    from evidencepack.tagging import train_backups
+
+    dev = ev.load_messages(CORPUS / "messages" / "dev.jsonl")
+    models = train_backups(dev, "corpus/messages/dev.jsonl")
+    assert set(models) == {"nb_seller_rude.json"}
+    data = Path(ev.__file__).parent / "data"
+    for name, model in models.items():
+        assert dump(model) == (data / name).read_text(encoding="utf-8"), \
+            f"{name} is stale: run python corpus/train.py"
