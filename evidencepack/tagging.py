@@ -170,7 +170,7 @@ def _cues(patterns: list[str]) -> re.Pattern[str] | None:
     return re.compile(pattern, re.M)
 
 
-_SOFTENERS = ("任何", "什么", "太", "很", "都", "也", "被", "有")
+_SOFTENERS = ("任何", "什么", "太", "很", "都", "也", "被", "有", "直接")
 # "能不能放驿站" asks for it: the 不 of an A-not-A question negates nothing.
 _A_NOT_A = ("能不能", "可不可以", "行不行", "要不要", "是不是", "会不会", "有没有")
 
