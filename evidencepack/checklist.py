@@ -2,29 +2,34 @@
 case against them.
 
 A checklist item is met, weak (present, but an arbitrator could discount it,
-with the reason) or missing. Items are required, recommended, or members of a
-group (``one_or_more`` / ``alternatives``) that any one member satisfies.
+with the reason), missing, or not applicable (its ``applies_when`` condition does
+not hold: no consent to third-party signing is needed when the buyer signed).
+Items are required, recommended, or members of a group (``one_or_more`` /
+``alternatives``) that any one member satisfies.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from evidencepack.documents import doc_type_name
 from evidencepack.errors import ChecklistError, describe_validation
-from evidencepack.models import (ChatMessage, EvidenceItem, EvidenceKind, TrackingFacts,
-                                 TrackingStatus, TrackingTimeline)
+from evidencepack.models import (ChatMessage, DocType, EvidenceItem, EvidenceKind,
+                                 TrackingFacts, TrackingStatus, TrackingTimeline)
 from evidencepack.textio import load_toml
 
 BUILTIN_DIR = Path(__file__).parent / "data" / "checklists"
 LOSS_REASONS_FILE = Path(__file__).parent / "data" / "loss_reasons.toml"
 
 Level = Literal["required", "one_or_more", "alternatives", "recommended"]
-Status = Literal["met", "weak", "missing"]
+Status = Literal["met", "weak", "missing", "not_applicable"]
+FailStatus = Literal["weak", "missing"]
 _RANK = {"missing": 0, "weak": 1, "met": 2}
+SignerKind = Literal["self", "third_party", "locker_or_station", "unknown"]
 
 # Two images whose 256-bit average hashes differ in at most this many bits are
 # the same picture (a resend, a re-save, a resize): counted once. Measured on
@@ -37,20 +42,26 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _listed(value):
+    # `evidence = "preship_photo"` reads better in a data file than a 1-list.
+    return [value] if isinstance(value, str) else value
+
+
 class _EvidenceRule(_Strict):
     evidence: list[EvidenceKind]
 
-    @field_validator("evidence", mode="before")
-    @classmethod
-    def _one_or_many(cls, value):
-        # `evidence = "preship_photo"` reads better in a data file than a 1-list.
-        return [value] if isinstance(value, str) else value
+    _one_or_many = field_validator("evidence", mode="before")(_listed)
 
 
 class EvidenceCount(_EvidenceRule):
+    """At least ``min`` distinct files of the kinds (and, if given, document types)."""
+
     kind: Literal["evidence_count"]
     min: int = 1
-    on_fail: Status = "missing"
+    doc_types: list[DocType] = Field(default_factory=list)
+    on_fail: FailStatus = "missing"
+
+    _doc_types_listed = field_validator("doc_types", mode="before")(_listed)
 
 
 class Captured(_EvidenceRule):
@@ -58,7 +69,7 @@ class Captured(_EvidenceRule):
 
     kind: Literal["captured_before", "captured_after"]
     event: str
-    on_fail: Status = "weak"
+    on_fail: FailStatus = "weak"
     note_zh: str | None = None
     note_en: str | None = None
 
@@ -68,7 +79,7 @@ class ImageQuality(_EvidenceRule):
     min_short_side: int = 600
     min_sharpness: float = 40.0
     min_brightness: float = 25.0
-    on_fail: Status = "weak"
+    on_fail: FailStatus = "weak"
 
 
 class TrackingRule(_Strict):
@@ -76,26 +87,72 @@ class TrackingRule(_Strict):
     status_any: list[TrackingStatus] = Field(default_factory=list)
     signer_any: list[str] = Field(default_factory=list)
     min_gap_hours: float | None = None
-    on_fail: Status = "missing"
+    on_fail: FailStatus = "missing"
 
 
 class ChatTag(_Strict):
+    """At least ``min`` messages carrying any of the tags.
+
+    With ``before_event`` only messages sent before that case event (plus
+    ``slack_hours``: a courier's scan lags the phone call) count, and a later
+    one is named as too late. A message tagged ``against`` (an objection) that
+    is the buyer's last word before the event fails the rule, quoted.
+    """
+
     kind: Literal["chat_tag"]
-    tag: str
+    tag: list[str]
     min: int = 1
-    on_fail: Status = "missing"
+    before_event: str | None = None
+    slack_hours: float = 0
+    against: list[str] = Field(default_factory=list)
+    on_fail: FailStatus = "missing"
+
+    _tags_listed = field_validator("tag", "against", mode="before")(_listed)
 
 
 class ChatTagAbsent(_Strict):
     kind: Literal["chat_tag_absent"]
     tag: str
-    on_fail: Status = "weak"
+    on_fail: FailStatus = "weak"
 
 
 class CaseField(_Strict):
     kind: Literal["case_field"]
     field: str
-    on_fail: Status = "missing"
+    on_fail: FailStatus = "missing"
+
+
+class Condition(_Strict):
+    """When an item applies: any one of the clauses given holds.
+
+    ``signer_kind``: who signed is one of these, or is not known (an item that
+    may be needed is asked for). ``events``: one of these case times is known.
+    ``evidence``: a file of one of these kinds is there. ``facts``: one of these
+    tracking facts is true (returned, refused, third_party_signed,
+    over_7_days_without_update). ``tracking_status_any``: the tracking shows one.
+    The reason is what `check` says when the item does not apply.
+    """
+
+    signer_kind: list[SignerKind] = Field(default_factory=list)
+    events: list[str] = Field(default_factory=list)
+    evidence: list[EvidenceKind] = Field(default_factory=list)
+    facts: list[Literal["returned", "refused", "third_party_signed",
+                        "over_7_days_without_update"]] = Field(default_factory=list)
+    tracking_status_any: list[TrackingStatus] = Field(default_factory=list)
+    reason_zh: str
+    reason_en: str
+
+    _clauses_listed = field_validator("signer_kind", "events", "evidence", "facts",
+                                      "tracking_status_any", mode="before")(_listed)
+
+    def holds(self, ctx: "CheckContext") -> bool:
+        signer = ctx.facts.signer_kind
+        return bool(
+            (self.signer_kind and (signer in (None, "unknown") or signer in self.signer_kind))
+            or any(ctx.events.get(name) is not None for name in self.events)
+            or any(e.kind in self.evidence for e in ctx.evidence)
+            or any(getattr(ctx.facts, name) for name in self.facts)
+            or {ev.status for ev in ctx.tracking.events} & set(self.tracking_status_any))
 
 
 Rule = Annotated[Union[EvidenceCount, Captured, ImageQuality, TrackingRule, ChatTag,
@@ -111,6 +168,7 @@ class Item(_Strict):
     guards: list[int] = Field(default_factory=list)  # loss reasons 1-8 it defends against
     level: Level = "required"
     group: str | None = None
+    applies_when: Condition | None = None
     rules: list[Rule] = Field(default_factory=list)
 
     def title(self, lang: str) -> str:
@@ -245,6 +303,7 @@ class CheckReport(BaseModel):
 
     @property
     def missing(self) -> list[ItemResult]:
+        # not_applicable is never missing: it asks for nothing.
         return [i for i in self.items if i.status == "missing" and i.level != "recommended"
                 and not i.group_met]
 
@@ -267,6 +326,12 @@ _TEXT = {
         "chat_tag": "聊天记录中没有“{tag}”类消息（需要 {min} 条，现有 {have} 条）",
         "chat_tag_present": "聊天记录中有 {have} 条“{tag}”类消息：{where}",
         "field": "案件信息缺少 {field}",
+        "doc_count": "需要至少 {min} 份{types}，现有 {have} 份",
+        "doc_others": "（另有：{others}）",
+        "too_late": "{at} 的消息晚于{event}（{event_at}），不能证明事先同意：“{text}”",
+        "objection": "买家表示反对（{at}）：“{text}”",
+        "objection_later": "买家事后表示反对（{at}）：“{text}”",
+        "no_event_counted": "{event} 未知，无法核对消息是否在其之前",
     },
     "en": {
         "count": "needs at least {min} {kinds}, has {have}",
@@ -285,6 +350,13 @@ _TEXT = {
         "chat_tag": "chat has no '{tag}' message (needs {min}, has {have})",
         "chat_tag_present": "chat has {have} '{tag}' message(s): {where}",
         "field": "case is missing {field}",
+        "doc_count": "needs at least {min} {types}, has {have}",
+        "doc_others": " (also present: {others})",
+        "too_late": "the message of {at} came after {event} ({event_at}), so it proves no "
+                    "consent beforehand: \u201c{text}\u201d",
+        "objection": "the buyer objected ({at}): \u201c{text}\u201d",
+        "objection_later": "the buyer objected afterwards ({at}): \u201c{text}\u201d",
+        "no_event_counted": "{event} is unknown, so the messages' timing cannot be checked",
     },
 }
 
@@ -295,6 +367,17 @@ def _fmt(at: datetime) -> str:
 
 def _of_kinds(ctx: CheckContext, kinds: list[EvidenceKind]) -> list[EvidenceItem]:
     return [e for e in ctx.evidence if e.kind in kinds]
+
+
+def _quote(text: str, limit: int = 40) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _distinct(items: list[EvidenceItem]) -> list[EvidenceItem]:
+    """One per content: the same file saved twice is one document."""
+    seen: set[str] = set()
+    return [e for e in items if not (e.sha256 in seen or seen.add(e.sha256))]
 
 
 def _usable(items: list[EvidenceItem]) -> tuple[list[EvidenceItem], list[EvidenceItem]]:
@@ -315,10 +398,14 @@ def _usable(items: list[EvidenceItem]) -> tuple[list[EvidenceItem], list[Evidenc
     return kept, dupes
 
 
-def _eval_rule(rule, ctx: CheckContext, lang: str, t: dict) -> tuple[bool, list[str], list[str]]:
-    """Returns (passed, reasons, exhibit labels that satisfied it)."""
+def _eval_rule(rule, ctx: CheckContext, lang: str, t: dict
+               ) -> tuple[bool | FailStatus, list[str], list[str]]:
+    """Returns (passed: True, False for the rule's on_fail, or a status of its
+    own; reasons; exhibit labels that satisfied it)."""
     if isinstance(rule, EvidenceCount):
         found = _of_kinds(ctx, rule.evidence)
+        if rule.doc_types:
+            return _eval_doc_count(rule, found, lang, t)
         kept, dupes = _usable(found)
         reasons = [t["unreadable"].format(label=e.label, problem=e.problems[0])
                    for e in found if e not in kept and e not in dupes and e.problems]
@@ -381,10 +468,7 @@ def _eval_rule(rule, ctx: CheckContext, lang: str, t: dict) -> tuple[bool, list[
             reasons.append(t["gap"].format(hours=rule.min_gap_hours))
         return not reasons, reasons, labels if not reasons else []
     if isinstance(rule, ChatTag):
-        tagged = [m for m in ctx.messages if rule.tag in m.tags]
-        if len(tagged) >= rule.min:
-            return True, [], sorted({_chat_ref(m, ctx) for m in tagged})
-        return False, [t["chat_tag"].format(tag=rule.tag, min=rule.min, have=len(tagged))], []
+        return _eval_chat_tag(rule, ctx, t)
     if isinstance(rule, ChatTagAbsent):
         tagged = [m for m in ctx.messages if rule.tag in m.tags]
         if not tagged:
@@ -400,6 +484,64 @@ def _eval_rule(rule, ctx: CheckContext, lang: str, t: dict) -> tuple[bool, list[
     raise AssertionError(f"unhandled rule {rule!r}")  # pragma: no cover
 
 
+def _eval_doc_count(rule: EvidenceCount, found: list[EvidenceItem], lang: str,
+                    t: dict) -> tuple[bool, list[str], list[str]]:
+    readable, _ = _usable(found)
+    kept = _distinct([e for e in readable if e.doc_type in rule.doc_types])
+    if len(kept) >= rule.min:
+        return True, [], [e.label for e in kept]
+    msg = t["doc_count"].format(min=rule.min, have=len(kept), types="/".join(
+        doc_type_name(d, lang) for d in rule.doc_types))
+    others = [e for e in readable if e not in kept and e.doc_type is not None]
+    if others:
+        msg += t["doc_others"].format(others=", ".join(
+            f"{e.label} {doc_type_name(e.doc_type, lang)}" for e in others))
+    return False, [msg], [e.label for e in kept]
+
+
+def _eval_chat_tag(rule: ChatTag, ctx: CheckContext, t: dict
+                   ) -> tuple[bool | FailStatus, list[str], list[str]]:
+    tags = set(rule.tag)
+    tagged = [m for m in ctx.messages if tags & set(m.tags)]
+    against = [m for m in ctx.messages if set(rule.against) & set(m.tags)]
+    name = "/".join(rule.tag)
+
+    def refs(messages: list[ChatMessage]) -> list[str]:
+        return sorted({_chat_ref(m, ctx) for m in messages})
+
+    if rule.before_event is None:
+        if against:
+            m = against[-1]
+            return False, [t["objection"].format(at=_fmt(m.at), text=_quote(m.text))], []
+        if len(tagged) >= rule.min:
+            return True, [], refs(tagged)
+        return False, [t["chat_tag"].format(tag=name, min=rule.min, have=len(tagged))], []
+    event_at = ctx.events.get(rule.before_event)
+    if event_at is None:
+        # Without the event an agreement may still be there: present, but the
+        # arbitrator cannot see that it came first.
+        if tagged and not against:
+            return "weak", [t["no_event_counted"].format(event=rule.before_event)], refs(tagged)
+        return False, [t["no_event"].format(event=rule.before_event)], []
+    cutoff = event_at + timedelta(hours=rule.slack_hours)
+    in_time = [m for m in tagged if m.at <= cutoff]
+    late = [m for m in tagged if m.at > cutoff]
+    objected = [m for m in against if m.at <= cutoff]
+    objected_later = [m for m in against if m.at > cutoff]
+    if objected and (not in_time or objected[-1].at >= in_time[-1].at):
+        m = objected[-1]
+        return False, [t["objection"].format(at=_fmt(m.at), text=_quote(m.text))], []
+    notes = [t["objection_later"].format(at=_fmt(m.at), text=_quote(m.text))
+             for m in objected_later[:1]]
+    if len(in_time) >= rule.min:
+        return True, notes, refs(in_time)
+    reasons = [t["chat_tag"].format(tag=name, min=rule.min, have=len(in_time))]
+    reasons += [t["too_late"].format(at=_fmt(m.at), event=rule.before_event,
+                                     event_at=_fmt(event_at), text=_quote(m.text))
+                for m in late[:1]]
+    return False, reasons + notes, []
+
+
 def _chat_ref(message: ChatMessage, ctx: CheckContext) -> str:
     for e in ctx.evidence:
         if e.path == message.source:
@@ -411,6 +553,13 @@ def evaluate(checklist: Checklist, ctx: CheckContext, lang: str = "zh") -> Check
     t = _TEXT["zh" if lang == "zh" else "en"]
     results: list[ItemResult] = []
     for item in checklist.items:
+        base = dict(id=item.id, title=item.title(lang), level=item.level, group=item.group,
+                    why=item.why(lang), guards=item.guards)
+        cond = item.applies_when
+        if cond is not None and not cond.holds(ctx):
+            results.append(ItemResult(**base, status="not_applicable", reasons=[
+                cond.reason_zh if lang == "zh" else cond.reason_en]))
+            continue
         status: Status = "met"
         reasons: list[str] = []
         labels: list[str] = []
@@ -418,21 +567,22 @@ def evaluate(checklist: Checklist, ctx: CheckContext, lang: str = "zh") -> Check
             passed, why, got = _eval_rule(rule, ctx, lang, t)
             reasons.extend(why)
             labels.extend(label for label in got if label not in labels)
-            if not passed and _RANK[rule.on_fail] < _RANK[status]:
-                status = rule.on_fail
-        results.append(ItemResult(id=item.id, title=item.title(lang), level=item.level,
-                                  group=item.group, status=status, reasons=reasons,
-                                  evidence=labels if status != "missing" else [],
-                                  why=item.why(lang), guards=item.guards))
+            if passed is True:
+                continue
+            outcome = rule.on_fail if passed is False else passed
+            if _RANK[outcome] < _RANK[status]:
+                status = outcome
+        results.append(ItemResult(**base, status=status, reasons=reasons,
+                                  evidence=labels if status != "missing" else []))
     units: dict[str, Status] = {}
     for r in results:
-        if r.level == "recommended":
+        if r.level == "recommended" or r.status == "not_applicable":
             continue
         key = f"group:{r.group}" if r.level in ("one_or_more", "alternatives") else f"item:{r.id}"
         best = units.get(key, "missing")
         units[key] = r.status if _RANK[r.status] > _RANK[best] else best
     for r in results:
-        if r.level in ("one_or_more", "alternatives"):
+        if r.level in ("one_or_more", "alternatives") and f"group:{r.group}" in units:
             r.group_met = units[f"group:{r.group}"] != "missing"
     satisfied = sum(1 for s in units.values() if s != "missing")
     total = len(units)

@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from zoneinfo import ZoneInfo
 
 from evidencepack.case import CASE_FILE, FOLDERS, Case
+from evidencepack.documents import assign_doc_type
 from evidencepack.errors import InputError, UnsafePathError
 from evidencepack.images import IMAGE_SUFFIXES, default_cache_dir, probe_cached
 from evidencepack.models import EvidenceItem, EvidenceKind, TimeSource, Warning_
@@ -236,6 +237,7 @@ def gather(case_dir: Path, case: Case, *, jobs: int | None = None
             item.problems.append("file is empty (0 bytes)")
         _set_time(item, override.captured_at if override else None, exif_time,
                   rel.name, stat.st_mtime, tz)
+        assign_doc_type(item, path, override.doc_type if override else None)
         items.append(item)
     items.sort(key=lambda i: (KIND_ORDER.index(i.kind), i.captured_at is None,
                               i.captured_at or datetime.max.replace(tzinfo=timezone.utc),

@@ -248,6 +248,7 @@ def check_json(analysis: Analysis) -> dict[str, Any]:
         "next_action": analysis.next_action(),
         "warnings": [str(w) for w in analysis.warnings],
         "evidence": [{"label": e.label, "path": e.path, "kind": e.kind.value,
+                      "doc_type": e.doc_type.value if e.doc_type else None,
                       "sha256": e.sha256, "captured_at": e.captured_at.isoformat()
                       if e.captured_at else None, "time_source": e.time_source.value,
                       "problems": e.problems} for e in analysis.evidence],

@@ -14,7 +14,8 @@ from evidencepack.deadlines import time_left_text
 from evidencepack.labels import load_labels
 from evidencepack.pipeline import Analysis
 
-MARKS = {"met": ("✓", "green"), "weak": ("⚠", "yellow"), "missing": ("✗", "red")}
+MARKS = {"met": ("✓", "green"), "weak": ("⚠", "yellow"), "missing": ("✗", "red"),
+         "not_applicable": ("–", "dim")}
 URGENCY_STYLE = {"overdue": "bold red", "due_24h": "red", "due_72h": "yellow", "ok": "green",
                  "unknown": "dim", "passed": "dim"}
 
