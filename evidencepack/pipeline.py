@@ -221,7 +221,8 @@ def analyse(case_dir: Path, options: Options | None = None, *,
     return Analysis(case_dir=case_dir, case=case, profile=profile, lang=lang, now=now,
                     evidence=evidence, chat=chat, tracking=tracking, tracking_facts=facts,
                     chat_counts=chat_mod.chat_facts(chat.messages), times=times,
-                    checklist=checklists[case.dispute_type], report=report, deadlines=compute(case, profile, now, lang),
+                    checklist=checklists[case.dispute_type], report=report,
+                    deadlines=compute(case, profile, now, lang, tracking=tracking, facts=facts),
                     warnings=warnings, filled=filled,
                     differs=differs)
 
@@ -243,7 +244,9 @@ def check_json(analysis: Analysis) -> dict[str, Any]:
                    "evidence": i.evidence} for i in r.items],
         "deadlines": [{"name": d.name, "at": d.at.isoformat() if d.at else None,
                        "status": d.status, "hours_left": d.hours_left, "source": d.source,
-                       "assumed": d.assumed} for d in analysis.deadlines],
+                       "assumed": d.assumed,
+                       "everyday_at": d.everyday_at.isoformat() if d.everyday_at else None}
+                      for d in analysis.deadlines],
         "facts": analysis.facts(),
         "next_action": analysis.next_action(),
         "warnings": [str(w) for w in analysis.warnings],
