@@ -47,6 +47,11 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
+def doc_type_from_name(name: str) -> DocType | None:
+    """The type a file name says (签收底单.jpg -> signing_slip), or None."""
+    return _match(name, "name_words")
+
+
 def _match(text: str, field: str) -> DocType | None:
     folded = _fold(text)
     for row in _rows():
@@ -73,7 +78,7 @@ def assign_doc_type(item: EvidenceItem, path: Path, override: DocType | None) ->
         return
     if item.kind not in TYPED_KINDS:
         return
-    found = _match(Path(item.path).name, "name_words")
+    found = doc_type_from_name(Path(item.path).name)
     if found is not None:
         item.doc_type, item.doc_type_source = found, "file name"
         return

@@ -20,8 +20,8 @@ from evidencepack.checklist import (CheckContext, Checklist, CheckReport, evalua
 from evidencepack.deadlines import Deadline, compute
 from evidencepack.errors import CaseFileError, InputError
 from evidencepack.evidence import gather
-from evidencepack.models import (ChatLog, EvidenceItem, EvidenceKind, TrackingFacts,
-                                 TrackingTimeline, Warning_)
+from evidencepack.models import (ChatLog, ChatMessage, EvidenceItem, EvidenceKind,
+                                 TrackingFacts, TrackingTimeline, Warning_)
 from evidencepack.profiles import Profile, load_profiles
 
 # A case time and the tracking's may differ by rounding; beyond this, we say so.
@@ -162,6 +162,20 @@ def _event_times(case: Case, facts: TrackingFacts, tracking: TrackingTimeline,
     return times
 
 
+def check_context(case: Case, evidence: list[EvidenceItem], messages: list[ChatMessage],
+                  tracking: TrackingTimeline, facts: TrackingFacts,
+                  warnings: list[Warning_]) -> tuple[dict[str, Fact], CheckContext]:
+    """The case's event times (case.toml, else the tracking) and what the checklist
+    rules look at; ``warnings`` gets any disagreement between the two."""
+    times = _event_times(case, facts, tracking, warnings)
+    ctx = CheckContext(
+        events={name: fact.value for name, fact in times.items()},
+        fields={"item_title": case.item.title, "statement": case.statement,
+                "buyer_nick": case.buyer.nick, "tracking_number": case.tracking.number},
+        evidence=evidence, messages=messages, tracking=tracking, facts=facts)
+    return times, ctx
+
+
 def analyse(case_dir: Path, options: Options | None = None, *,
             checklists: dict | None = None, profiles: dict[str, Profile] | None = None,
             defaults: dict[str, str] | None = None) -> Analysis:
@@ -208,15 +222,10 @@ def analyse(case_dir: Path, options: Options | None = None, *,
     if filled:
         warnings.append(Warning_(path="case.toml", message="not in case.toml, taken from the "
                                  "refund export: " + ", ".join(sorted(filled))))
-    times = _event_times(case, facts, tracking, warnings)
+    times, ctx = check_context(case, evidence, chat.messages, tracking, facts, warnings)
     for name in filled:
         if name in times:
             times[name].kind = "export"
-    ctx = CheckContext(
-        events={name: fact.value for name, fact in times.items()},
-        fields={"item_title": case.item.title, "statement": case.statement,
-                "buyer_nick": case.buyer.nick, "tracking_number": case.tracking.number},
-        evidence=evidence, messages=chat.messages, tracking=tracking, facts=facts)
     report = evaluate(checklists[case.dispute_type], ctx, lang)
     return Analysis(case_dir=case_dir, case=case, profile=profile, lang=lang, now=now,
                     evidence=evidence, chat=chat, tracking=tracking, tracking_facts=facts,
