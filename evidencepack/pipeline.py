@@ -15,8 +15,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from evidencepack import chat as chat_mod
 from evidencepack import tracking as tracking_mod
 from evidencepack.case import TIME_FIELDS, Case, read_case
-from evidencepack.checklist import (CheckContext, Checklist, CheckReport, evaluate,
-                                    load_checklists)
+from evidencepack.checking import CheckContext, CheckReport, evaluate
+from evidencepack.checklist import Checklist, load_checklists
 from evidencepack.deadlines import Deadline, compute
 from evidencepack.errors import CaseFileError, InputError
 from evidencepack.evidence import gather

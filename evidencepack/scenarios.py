@@ -22,7 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from evidencepack import tracking as tracking_mod
 from evidencepack.case import parse_case
 from evidencepack.chat import tag_messages
-from evidencepack.checklist import Checklist, CheckReport, evaluate, load_checklists
+from evidencepack.checking import CheckReport, evaluate
+from evidencepack.checklist import Checklist, load_checklists
 from evidencepack.documents import doc_type_from_name
 from evidencepack.errors import InputError, describe_validation
 from evidencepack.evidence import order_and_label
