@@ -78,6 +78,15 @@ def _reasons() -> dict[str, dict[str, str]]:
     return load_toml(REASONS_FILE, error=ChecklistError)
 
 
+def _names(ids, lang: str, sep: str = "/") -> str:
+    """Ids (kinds, case times, signer kinds, statuses) as the reader's language names them."""
+    ids = [getattr(i, "value", i) for i in ([ids] if isinstance(ids, str) else ids)]
+    if lang != "zh":
+        return sep.join(ids)
+    names = _reasons()["zh_names"]
+    return "、".join(names.get(i, i) for i in ids)
+
+
 def _fmt(at: datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M")
 
@@ -128,8 +137,7 @@ def _eval_rule(rule, ctx: CheckContext, lang: str, t: dict
                    for e in found if e not in kept and e not in dupes and e.problems]
         if len(kept) >= rule.min:
             return True, reasons, [e.label for e in kept]
-        msg = t["count"].format(min=rule.min, have=len(kept),
-                                kinds="/".join(k.value for k in rule.evidence))
+        msg = t["count"].format(min=rule.min, have=len(kept), kinds=_names(rule.evidence, lang))
         if dupes:
             msg += t["dupes"].format(n=len(dupes))
         return False, [msg, *reasons], [e.label for e in kept]
@@ -139,7 +147,7 @@ def _eval_rule(rule, ctx: CheckContext, lang: str, t: dict
         if not found:
             return True, [], []
         if event_at is None:
-            return False, [t["no_event"].format(event=rule.event)], []
+            return False, [t["no_event"].format(event=_names(rule.event, lang))], []
         reasons = []
         for e in found:
             if e.captured_at is None:
@@ -150,7 +158,8 @@ def _eval_rule(rule, ctx: CheckContext, lang: str, t: dict
             if bad:
                 key = "not_before" if rule.kind == "captured_before" else "not_after"
                 reasons.append(t[key].format(label=e.label, at=_fmt(e.captured_at),
-                                             event=rule.event, event_at=_fmt(event_at))
+                                             event=_names(rule.event, lang),
+                                             event_at=_fmt(event_at))
                                + f" [{e.time_source.value}]")
         note = rule.note_zh if lang == "zh" else rule.note_en
         if reasons and note:
@@ -177,15 +186,15 @@ def _eval_rule(rule, ctx: CheckContext, lang: str, t: dict
             statuses = {ev.status for ev in ctx.tracking.events}
             if not statuses & set(rule.status_any):
                 reasons.append(t["tracking_status"].format(
-                    statuses=", ".join(s.value for s in rule.status_any)))
+                    statuses=_names(rule.status_any, lang, ", ")))
         if rule.signer_any and ctx.facts.signer_kind not in rule.signer_any:
-            reasons.append(t["signer"].format(have=ctx.facts.signer_kind or "-",
-                                              want=" / ".join(rule.signer_any)))
+            reasons.append(t["signer"].format(have=_names(ctx.facts.signer_kind or "unknown", lang),
+                                              want=_names(rule.signer_any, lang, " / ")))
         if rule.min_gap_hours is not None and (ctx.facts.longest_gap_hours or 0) < rule.min_gap_hours:
             reasons.append(t["gap"].format(hours=rule.min_gap_hours))
         return not reasons, reasons, labels if not reasons else []
     if isinstance(rule, ChatTag):
-        return _eval_chat_tag(rule, ctx, t)
+        return _eval_chat_tag(rule, ctx, t, lang)
     if isinstance(rule, ChatTagAbsent):
         tagged = [m for m in ctx.messages if rule.tag in m.tags]
         if not tagged:
@@ -196,7 +205,7 @@ def _eval_rule(rule, ctx: CheckContext, lang: str, t: dict
     if isinstance(rule, CaseField):
         value = ctx.events.get(rule.field, ctx.fields.get(rule.field))
         if value in (None, "", []):
-            return False, [t["field"].format(field=rule.field)], []
+            return False, [t["field"].format(field=_names(rule.field, lang))], []
         return True, [], []
     raise AssertionError(f"unhandled rule {rule!r}")  # pragma: no cover
 
@@ -216,7 +225,7 @@ def _eval_doc_count(rule: EvidenceCount, found: list[EvidenceItem], lang: str,
     return False, [msg], [e.label for e in kept]
 
 
-def _eval_chat_tag(rule: ChatTag, ctx: CheckContext, t: dict
+def _eval_chat_tag(rule: ChatTag, ctx: CheckContext, t: dict, lang: str
                    ) -> tuple[bool | FailStatus, list[str], list[str]]:
     tags = set(rule.tag)
     tagged = [m for m in ctx.messages if tags & set(m.tags)]
@@ -238,8 +247,9 @@ def _eval_chat_tag(rule: ChatTag, ctx: CheckContext, t: dict
         # Without the event an agreement may still be there: present, but the
         # arbitrator cannot see that it came first.
         if tagged and not against:
-            return "weak", [t["no_event_counted"].format(event=rule.before_event)], refs(tagged)
-        return False, [t["no_event"].format(event=rule.before_event)], []
+            return "weak", [t["no_event_counted"].format(event=_names(rule.before_event, lang))], \
+                refs(tagged)
+        return False, [t["no_event"].format(event=_names(rule.before_event, lang))], []
     cutoff = event_at + timedelta(hours=rule.slack_hours)
     in_time = [m for m in tagged if m.at <= cutoff]
     late = [m for m in tagged if m.at > cutoff]
@@ -253,7 +263,7 @@ def _eval_chat_tag(rule: ChatTag, ctx: CheckContext, t: dict
     if len(in_time) >= rule.min:
         return True, notes, refs(in_time)
     reasons = [t["chat_tag"].format(tag=name, min=rule.min, have=len(in_time))]
-    reasons += [t["too_late"].format(at=_fmt(m.at), event=rule.before_event,
+    reasons += [t["too_late"].format(at=_fmt(m.at), event=_names(rule.before_event, lang),
                                      event_at=_fmt(event_at), text=_quote(m.text))
                 for m in late[:1]]
     return False, reasons + notes, []

@@ -22,8 +22,8 @@ from evidencepack.profiles import load_profiles
 
 NOW = "2024-03-13T09:00:00+08:00"
 
-# One checklist per row of shared/domain.md's "Dispute types" table; its
-# "late shipment / out of stock" row is two types.
+# One checklist per dispute type the seed documents name (each file's header
+# cites where).
 DISPUTE_TYPES = {
     "not_as_described", "quality_defect", "damaged_in_transit", "not_received",
     "logistics_stalled", "wrong_item", "missing_parts", "no_reason_return",

@@ -340,3 +340,15 @@ def test_a_scenario_must_name_every_item(tmp_path):
                                  encoding="utf-8")
     with pytest.raises(InputError, match="expect must name every item of invoice"):
         score("dev", root=tmp_path)
+
+
+def test_zh_reasons_name_kinds_times_and_document_types_in_chinese(tmp_path):
+    case = make_case(tmp_path / "c", "not_received")
+    write_tracking(case, FRONT_DESK)
+    good_image(case / "preship" / "p.jpg", taken="2024:03:12 09:00:00")
+    _, data = check(case, lang="zh")
+    reasons = " ".join(r for i in data["items"] for r in i["reasons"])
+    assert "需要至少 1 份签收底单，现有 0 份" in reasons
+    assert "晚于发货时间" in reasons and "需要至少 1 份商品详情页截图" in reasons
+    for internal in ("preship_photo", "listing_screenshot", "shipped_at", "signing_slip"):
+        assert internal not in reasons
