@@ -16,6 +16,7 @@ from evidencepack.documents import doc_type_name
 from evidencepack.errors import ChecklistError
 from evidencepack.models import (ChatMessage, EvidenceItem, EvidenceKind, TrackingFacts,
                                  TrackingTimeline)
+from evidencepack.tagging import tag_name
 from evidencepack.textio import load_toml
 
 # Two images whose 256-bit average hashes differ in at most this many bits are
@@ -200,7 +201,8 @@ def _eval_rule(rule, ctx: CheckContext, lang: str, t: dict
         if not tagged:
             return True, [], []
         where = ", ".join(f"{_fmt(m.at)} {m.sender}" for m in tagged[:3])
-        return False, [t["chat_tag_present"].format(tag=rule.tag, have=len(tagged),
+        return False, [t["chat_tag_present"].format(tag=tag_name(rule.tag, "zh") if lang == "zh"
+                                                    else rule.tag, have=len(tagged),
                                                     where=where)], []
     if isinstance(rule, CaseField):
         value = ctx.events.get(rule.field, ctx.fields.get(rule.field))
@@ -230,7 +232,8 @@ def _eval_chat_tag(rule: ChatTag, ctx: CheckContext, t: dict, lang: str
     tags = set(rule.tag)
     tagged = [m for m in ctx.messages if tags & set(m.tags)]
     against = [m for m in ctx.messages if set(rule.against) & set(m.tags)]
-    name = "/".join(rule.tag)
+    # English keeps the ids a lead writes in a checklist; Chinese gets the names.
+    name = "、".join(tag_name(t, "zh") for t in rule.tag) if lang == "zh" else "/".join(rule.tag)
 
     def refs(messages: list[ChatMessage]) -> list[str]:
         return sorted({_chat_ref(m, ctx) for m in messages})
