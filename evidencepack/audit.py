@@ -11,7 +11,7 @@ Outputs (all built from one :class:`Audit` model):
 * ``write_csv`` — one row per case, *wide* format: fixed columns, then one
   column per deadline (``deadline.<name>.at`` / ``.status`` / ``.hours_left``),
   then one column per checklist item named ``<dispute_type>.<item_id>`` for the
-  dispute types present. A cell is ``met``, ``weak``, ``missing`` or ``covered``
+  dispute types present. A cell is ``met``, ``weak``, ``missing``, ``not_applicable`` or ``covered``
   (missing, but another member of its group is met), empty for other types.
   UTF-8 with a BOM so Excel shows Chinese; text cells that a spreadsheet would
   run as a formula (``= + - @``) get a leading ``'``.
@@ -289,6 +289,7 @@ _LABELS = {
         "all_types": "全部类型", "all_status": "全部时限状态", "all_complete": "全部完整度",
         "filter_type": "类型", "filter_status": "时限状态", "filter_complete": "完整度",
         "met": "已满足", "weak": "较弱", "missing": "缺失", "covered": "同组已满足",
+        "not_applicable": "不适用",
         "summary": "最常缺失的证据项", "summary_note":
             "缺失 = 该项缺失且同组没有其他项满足；较弱 = 有证据但可能被裁判打折扣。",
         "item": "证据项", "count_missing": "缺失", "count_weak": "较弱", "of_cases": "案件数",
@@ -308,6 +309,7 @@ _LABELS = {
         "all_complete": "Complete or not",
         "filter_type": "Dispute type", "filter_status": "Deadline", "filter_complete": "Checklist",
         "met": "met", "weak": "weak", "missing": "missing", "covered": "covered by its group",
+        "not_applicable": "not applicable",
         "summary": "Checklist items that fail most", "summary_note":
             "Missing = the item is missing and no other member of its group covers it; "
             "weak = present, but an arbitrator could discount it.",

@@ -15,7 +15,7 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_valid
                       model_validator)
 
 from evidencepack.errors import CaseFileError, describe_validation
-from evidencepack.models import EvidenceKind
+from evidencepack.models import DocType, EvidenceKind
 from evidencepack.textio import load_toml
 
 CASE_FILE = "case.toml"
@@ -26,7 +26,9 @@ FOLDERS = ("chat", "listing", "preship", "tracking", "returns", "reports", "othe
 
 # Case fields holding times; the checklist and deadlines refer to them by name.
 TIME_FIELDS = ("ordered_at", "opened_at", "shipped_at", "delivered_at",
-               "return_delivered_at", "intervention_at", "evidence_due_at")
+               "return_approved_at", "return_waybill_at", "return_delivered_at",
+               "return_confirmed_at", "logistics_anomaly_at", "rule_complaint_at",
+               "intervention_at", "evidence_due_at")
 
 _SAFE_ID = re.compile(r"^[^\x00-\x1f/\\]{1,100}$")
 
@@ -77,6 +79,7 @@ class ChatOptions(_Strict):
 class EvidenceOverride(_Strict):
     path: str
     kind: EvidenceKind | None = None
+    doc_type: DocType | None = None
     captured_at: datetime | None = None
     caption: str | None = None
 
@@ -93,7 +96,15 @@ class Case(_Strict):
     ordered_at: datetime | None = None
     shipped_at: datetime | None = None
     delivered_at: datetime | None = None
+    return_approved_at: datetime | None = None
+    return_waybill_at: datetime | None = None
     return_delivered_at: datetime | None = None
+    return_confirmed_at: datetime | None = None
+    # The buyer bought return-shipping insurance (运费险): entering the return
+    # waybill starts the platform's refund countdown.
+    shipping_insurance: bool = False
+    logistics_anomaly_at: datetime | None = None
+    rule_complaint_at: datetime | None = None
     intervention_at: datetime | None = None
     evidence_due_at: datetime | None = None
     statement: str | None = None
@@ -247,7 +258,13 @@ timezone = "{timezone}"
 amount = "0.00"                         # as text; currency = "CNY" by default
 # shipped_at = ...          # else taken from the tracking (first pickup)
 # delivered_at = ...        # else taken from the tracking (signing)
-# return_delivered_at = ... # when a returned parcel reached you
+# return_approved_at = ...  # when you agreed to a return (the buyer's 10 days to ship it start)
+# return_waybill_at = ...   # when the buyer entered the return waybill number
+# shipping_insurance = true # the buyer has return-shipping insurance (运费险): refund countdown
+# return_delivered_at = ... # when a returned parcel reached you (your 5 days to confirm start)
+# return_confirmed_at = ... # when you confirmed receiving the return (the refund clock starts)
+# logistics_anomaly_at = ...  # when the tracking went wrong; else taken from the tracking
+# rule_complaint_at = ...   # when the buyer filed a rule complaint (规则类投诉): straight to intervention
 # intervention_at = ...     # when the platform intervened (小二介入)
 # evidence_due_at = ...     # the evidence deadline the platform shows; wins over the profile
 # statement = """The seller's factual statement for the arbitrator."""
@@ -270,6 +287,8 @@ number = ""
 # [[evidence]]
 # path = "preship/IMG_0001.jpg"
 # kind = "preship_photo"
+# doc_type = "signing_slip"  # for reports/: signing_slip | invoice | inspection_report |
+#                            # claim_receipt | authorisation | purchase_record | other
 # captured_at = 2024-03-09T15:02:00+08:00
 # caption = "Item and colour card before packing"
 '''

@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from zoneinfo import ZoneInfo
 
 from evidencepack.case import CASE_FILE, FOLDERS, Case
+from evidencepack.documents import assign_doc_type
 from evidencepack.errors import InputError, UnsafePathError
 from evidencepack.images import IMAGE_SUFFIXES, default_cache_dir, probe_cached
 from evidencepack.models import EvidenceItem, EvidenceKind, TimeSource, Warning_
@@ -236,11 +237,9 @@ def gather(case_dir: Path, case: Case, *, jobs: int | None = None
             item.problems.append("file is empty (0 bytes)")
         _set_time(item, override.captured_at if override else None, exif_time,
                   rel.name, stat.st_mtime, tz)
+        assign_doc_type(item, path, override.doc_type if override else None)
         items.append(item)
-    items.sort(key=lambda i: (KIND_ORDER.index(i.kind), i.captured_at is None,
-                              i.captured_at or datetime.max.replace(tzinfo=timezone.utc),
-                              i.path))
-    _label(items)
+    order_and_label(items)
     return items, warnings
 
 
@@ -256,7 +255,11 @@ def _set_time(item: EvidenceItem, override: datetime | None, exif: datetime | No
     item.time_source = TimeSource.mtime
 
 
-def _label(items: list[EvidenceItem]) -> None:
+def order_and_label(items: list[EvidenceItem]) -> None:
+    """Sort into pack order (by kind, then capture time) and give exhibit labels."""
+    items.sort(key=lambda i: (KIND_ORDER.index(i.kind), i.captured_at is None,
+                              i.captured_at or datetime.max.replace(tzinfo=timezone.utc),
+                              i.path))
     counters: dict[str, int] = {}
     for item in items:
         prefix = LABEL_PREFIX[item.kind]

@@ -30,6 +30,19 @@ class EvidenceKind(str, Enum):
     other = "other"
 
 
+class DocType(str, Enum):
+    """What a document is; names and the words that recognise each are in
+    evidencepack/data/doc_types.toml."""
+
+    signing_slip = "signing_slip"
+    invoice = "invoice"
+    inspection_report = "inspection_report"
+    claim_receipt = "claim_receipt"
+    authorisation = "authorisation"
+    purchase_record = "purchase_record"
+    other = "other"
+
+
 class TimeSource(str, Enum):
     """Where a capture time came from, so the pack can say so."""
 
@@ -165,6 +178,10 @@ class EvidenceItem(Model):
     time_source: TimeSource = TimeSource.none
     caption: str | None = None
     label: str | None = None  # exhibit label, e.g. "P1"
+    # For documents (reports/, other/ or a case.toml override): what the file is,
+    # and whether case.toml, the file name or the PDF's text said so.
+    doc_type: DocType | None = None
+    doc_type_source: Literal["case.toml", "file name", "PDF text"] | None = None
     image: ImageInfo | None = None
     problems: list[str] = Field(default_factory=list)  # unreadable, truncated, ...
 

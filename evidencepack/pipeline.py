@@ -15,13 +15,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from evidencepack import chat as chat_mod
 from evidencepack import tracking as tracking_mod
 from evidencepack.case import TIME_FIELDS, Case, read_case
-from evidencepack.checklist import (CheckContext, Checklist, CheckReport, evaluate,
-                                    load_checklists)
+from evidencepack.checking import CheckContext, CheckReport, evaluate
+from evidencepack.checklist import Checklist, load_checklists
 from evidencepack.deadlines import Deadline, compute
 from evidencepack.errors import CaseFileError, InputError
 from evidencepack.evidence import gather
-from evidencepack.models import (ChatLog, EvidenceItem, EvidenceKind, TrackingFacts,
-                                 TrackingTimeline, Warning_)
+from evidencepack.models import (ChatLog, ChatMessage, EvidenceItem, EvidenceKind,
+                                 TrackingFacts, TrackingTimeline, Warning_)
 from evidencepack.profiles import Profile, load_profiles
 from evidencepack.tagging import chat_facts
 
@@ -163,6 +163,20 @@ def _event_times(case: Case, facts: TrackingFacts, tracking: TrackingTimeline,
     return times
 
 
+def check_context(case: Case, evidence: list[EvidenceItem], messages: list[ChatMessage],
+                  tracking: TrackingTimeline, facts: TrackingFacts,
+                  warnings: list[Warning_]) -> tuple[dict[str, Fact], CheckContext]:
+    """The case's event times (case.toml, else the tracking) and what the checklist
+    rules look at; ``warnings`` gets any disagreement between the two."""
+    times = _event_times(case, facts, tracking, warnings)
+    ctx = CheckContext(
+        events={name: fact.value for name, fact in times.items()},
+        fields={"item_title": case.item.title, "statement": case.statement,
+                "buyer_nick": case.buyer.nick, "tracking_number": case.tracking.number},
+        evidence=evidence, messages=messages, tracking=tracking, facts=facts)
+    return times, ctx
+
+
 def analyse(case_dir: Path, options: Options | None = None, *,
             checklists: dict | None = None, profiles: dict[str, Profile] | None = None,
             defaults: dict[str, str] | None = None) -> Analysis:
@@ -209,20 +223,16 @@ def analyse(case_dir: Path, options: Options | None = None, *,
     if filled:
         warnings.append(Warning_(path="case.toml", message="not in case.toml, taken from the "
                                  "refund export: " + ", ".join(sorted(filled))))
-    times = _event_times(case, facts, tracking, warnings)
+    times, ctx = check_context(case, evidence, chat.messages, tracking, facts, warnings)
     for name in filled:
         if name in times:
             times[name].kind = "export"
-    ctx = CheckContext(
-        events={name: fact.value for name, fact in times.items()},
-        fields={"item_title": case.item.title, "statement": case.statement,
-                "buyer_nick": case.buyer.nick, "tracking_number": case.tracking.number},
-        evidence=evidence, messages=chat.messages, tracking=tracking, facts=facts)
     report = evaluate(checklists[case.dispute_type], ctx, lang)
     return Analysis(case_dir=case_dir, case=case, profile=profile, lang=lang, now=now,
                     evidence=evidence, chat=chat, tracking=tracking, tracking_facts=facts,
                     chat_counts=chat_facts(chat.messages), times=times,
-                    checklist=checklists[case.dispute_type], report=report, deadlines=compute(case, profile, now, lang),
+                    checklist=checklists[case.dispute_type], report=report,
+                    deadlines=compute(case, profile, now, lang, tracking=tracking, facts=facts),
                     warnings=warnings, filled=filled,
                     differs=differs)
 
@@ -244,11 +254,14 @@ def check_json(analysis: Analysis) -> dict[str, Any]:
                    "evidence": i.evidence} for i in r.items],
         "deadlines": [{"name": d.name, "at": d.at.isoformat() if d.at else None,
                        "status": d.status, "hours_left": d.hours_left, "source": d.source,
-                       "assumed": d.assumed} for d in analysis.deadlines],
+                       "assumed": d.assumed,
+                       "everyday_at": d.everyday_at.isoformat() if d.everyday_at else None}
+                      for d in analysis.deadlines],
         "facts": analysis.facts(),
         "next_action": analysis.next_action(),
         "warnings": [str(w) for w in analysis.warnings],
         "evidence": [{"label": e.label, "path": e.path, "kind": e.kind.value,
+                      "doc_type": e.doc_type.value if e.doc_type else None,
                       "sha256": e.sha256, "captured_at": e.captured_at.isoformat()
                       if e.captured_at else None, "time_source": e.time_source.value,
                       "problems": e.problems} for e in analysis.evidence],

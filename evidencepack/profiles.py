@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
@@ -27,6 +27,25 @@ class DeadlineRules(_Strict):
     evidence_period_hours: float | None = None
     evidence_period_assumed: bool = False
     logistics_appeal_hours: float | None = None
+    logistics_appeal_hours_assumed: bool = False
+    # Without an update for this long, tracking is abnormal: the appeal clock starts.
+    logistics_stall_hours: float | None = None
+    return_ship_hours: float | None = None
+    return_ship_hours_assumed: bool = False
+    return_confirm_hours: float | None = None
+    return_confirm_hours_assumed: bool = False
+    refund_hours: float | None = None
+    refund_hours_assumed: bool = False
+    return_insurance_refund_hours: float | None = None
+    return_insurance_refund_hours_assumed: bool = False
+    # A rule complaint (规则类投诉) goes to the platform after this long (0: at once).
+    rule_complaint_intervention_hours: float | None = None
+
+    # The evidence period's flag keeps its old name; the clocks read every flag
+    # as <field>_assumed.
+    @property
+    def evidence_period_hours_assumed(self) -> bool:
+        return self.evidence_period_assumed
 
 
 class UploadRules(_Strict):
@@ -48,8 +67,19 @@ class Holiday(_Strict):
     name: str
     start: AwareDatetime
     end: AwareDatetime
+    # The window's dates are not from a published announcement.
+    assumed: bool = False
+    # What must fall inside the window: the clock's own start (the 2020 rule
+    # names the request, the seller's approval, the intervention) or the
+    # buyer's request (the 2022 rule names only the request).
+    trigger: Literal["clock_start", "request"] = "clock_start"
     respond_hours: float | None = None
     evidence_period_hours: float | None = None
+    return_ship_hours: float | None = None
+    return_confirm_hours: float | None = None
+    # The 2022 rule counts the seller's confirmation from the buyer's waybill,
+    # not from the return's arrival.
+    return_confirm_from_waybill: bool = False
 
     def covers(self, at: datetime) -> bool:
         return self.start <= at <= self.end

@@ -14,7 +14,8 @@ from evidencepack.deadlines import time_left_text
 from evidencepack.labels import load_labels
 from evidencepack.pipeline import Analysis
 
-MARKS = {"met": ("✓", "green"), "weak": ("⚠", "yellow"), "missing": ("✗", "red")}
+MARKS = {"met": ("✓", "green"), "weak": ("⚠", "yellow"), "missing": ("✗", "red"),
+         "not_applicable": ("–", "dim")}
 URGENCY_STYLE = {"overdue": "bold red", "due_24h": "red", "due_72h": "yellow", "ok": "green",
                  "unknown": "dim", "passed": "dim"}
 
@@ -61,7 +62,11 @@ def print_check(analysis: Analysis) -> None:
         at = d.at.strftime("%Y-%m-%d %H:%M %Z") if d.at else d.source
         left = time_left_text(d.hours_left, zh)
         status = Text(d.status + (f" ({left})" if left else ""), style=URGENCY_STYLE[d.status])
-        dl.add_row(d.label, at, status, "assumed" if d.assumed else "")
+        note = ("推定" if zh else "assumed") if d.assumed else ""
+        if d.everyday_at is not None:
+            note += ("，平日规则 " if zh else "; everyday rule ") + \
+                d.everyday_at.strftime("%Y-%m-%d %H:%M")
+        dl.add_row(d.label, at, status, note)
     out.print(Text("处理时限" if zh else "Deadlines", style="bold"))
     out.print(dl)
     for w in analysis.warnings:

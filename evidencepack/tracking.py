@@ -188,7 +188,7 @@ def _carriers() -> tuple[dict[str, _Carrier], dict[str, str], tuple[tuple[str, s
 
 
 GAP_THRESHOLD_HOURS: float = _words().gap_hours
-"""Gaps longer than this are listed (domain notes: appeal within 72 h, give the courier 3 days)."""
+"""Gaps longer than this are listed (tracking_words.toml cites the seeds: appeal within 72 h, give the courier 3 days)."""
 STALLED_THRESHOLD_HOURS: float = _words().stalled_hours
 """Domain notes: over 7 days without an update is abnormal."""
 

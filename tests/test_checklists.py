@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import tomllib
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,16 +22,23 @@ from evidencepack.profiles import load_profiles
 
 NOW = "2024-03-13T09:00:00+08:00"
 
-# One checklist per row of shared/domain.md's "Dispute types" table; its
-# "late shipment / out of stock" row is two types.
+# One checklist per dispute type the seed documents name (each file's header
+# cites where).
 DISPUTE_TYPES = {
     "not_as_described", "quality_defect", "damaged_in_transit", "not_received",
     "logistics_stalled", "wrong_item", "missing_parts", "no_reason_return",
     "refused_delivery", "late_shipment", "out_of_stock", "broken_promise", "invoice",
-    "counterfeit", "shipping_fee",
+    "counterfeit", "shipping_fee", "after_sales_service", "buyer_misuse",
+    "refund_only_in_hand", "problem_parcel",
 }
 CHAT_TAGS = {"buyer_complaint", "buyer_confirms_receipt", "buyer_agrees", "seller_promise",
-             "off_platform", "seller_rude"}
+             "off_platform", "seller_rude", "buyer_consents_proxy_signing",
+             "buyer_objects_proxy_signing", "agrees_refund", "agrees_resend", "agrees_return",
+             "agrees_exchange", "agrees_compensation", "seller_usage_guidance"}
+# The seed documents the data files cite (kept outside the repository).
+SEED_FILES = {"000_8f49b5c378311304.txt", "001_75318ef8fce80a1e.txt",
+              "002_b1ee7c921ba891bb.txt", "003_072242e78defdc7c.txt",
+              "004_4d944ba41a3c78c9.txt"}
 CASE_FIELDS = set(TIME_FIELDS) | {"item_title", "statement", "buyer_nick", "tracking_number"}
 
 CASE_TOML = """\
@@ -186,7 +194,7 @@ def probe_item(tmp_path: Path) -> dict:
 def test_every_dispute_type_has_a_checklist_and_each_loads():
     lists = load_checklists()
     assert set(lists) == DISPUTE_TYPES
-    assert len(lists) == 15
+    assert len(lists) == 19
     assert {p.stem for p in BUILTIN_DIR.glob("*.toml")} == DISPUTE_TYPES
 
 
@@ -206,7 +214,10 @@ def test_items_are_bilingual_explained_and_guard_known_loss_reasons(dispute_type
         else:
             assert it.group is None, it.id
         for rule in it.rules:
-            if rule.kind in ("chat_tag", "chat_tag_absent"):
+            if rule.kind == "chat_tag":
+                assert set(rule.tag) | set(rule.against) <= CHAT_TAGS, (it.id, rule.tag)
+                assert rule.before_event in (None, *TIME_FIELDS), (it.id, rule.before_event)
+            if rule.kind == "chat_tag_absent":
                 assert rule.tag in CHAT_TAGS, (it.id, rule.tag)
             if rule.kind in ("captured_before", "captured_after"):
                 assert rule.event in TIME_FIELDS, (it.id, rule.event)
@@ -217,7 +228,8 @@ def test_items_are_bilingual_explained_and_guard_known_loss_reasons(dispute_type
     assert all(groups.count(g) >= 2 for g in groups)
     assert any(i.level != "recommended" for i in checklist.items)
     calm = next(i for i in checklist.items if i.id == "calm_wording")
-    assert calm.level == "recommended"
+    # In an after-sales complaint the wording is what is complained of.
+    assert calm.level == ("required" if dispute_type == "after_sales_service" else "recommended")
     assert [(r.kind, r.tag) for r in calm.rules] == [("chat_tag_absent", "seller_rude")]
 
 
@@ -225,7 +237,9 @@ def test_items_are_bilingual_explained_and_guard_known_loss_reasons(dispute_type
 def test_each_file_cites_its_source_in_a_header_comment(dispute_type):
     text = (BUILTIN_DIR / f"{dispute_type}.toml").read_text(encoding="utf-8")
     header = text.split("\nid = ")[0]
-    assert header.startswith("# ") and "domain.md" in header
+    cited = set(re.findall(r"seeds/(\d{3}_[0-9a-f]{16}\.txt)", header))
+    assert header.startswith("# ") and cited and cited <= SEED_FILES
+    assert "domain.md" not in text
 
 
 @pytest.mark.parametrize(("dispute_type", "item_id", "kind", "expect"), [
@@ -763,20 +777,35 @@ def test_a_window_across_a_dst_change_is_elapsed_hours():
     assert d.hours_left == 1.0
 
 
-def test_spring_festival_gives_the_holiday_figure_and_says_so():
-    case = case_of(opened_at="2024-02-05T10:00:00+08:00",
-                   extra="intervention_at = 2024-02-08T10:00:00+08:00")
-    d = deadlines(case, "2024-02-06T10:00:00+08:00")
-    assert d["respond_by"].at.isoformat() == "2024-02-20T10:00:00+08:00"  # 15 days
-    assert d["respond_by"].source == "taobao holiday rule: 春节 2024"
-    assert d["evidence_due"].at.isoformat() == "2024-02-23T10:00:00+08:00"
-    assert d["evidence_due"].source == "taobao holiday rule: 春节 2024"
-    assert d["evidence_due"].assumed is False
+def test_spring_festival_gives_the_holiday_figure_marked_assumed_beside_the_everyday_one():
+    # Seed 004: a request in 2020-01-17..02-02 waits 15 days, evidence 15 days.
+    case = case_of(opened_at="2020-01-20T10:00:00+08:00",
+                   extra="intervention_at = 2020-01-23T10:00:00+08:00")
+    d = deadlines(case, "2020-01-21T10:00:00+08:00")
+    assert d["respond_by"].at.isoformat() == "2020-02-04T10:00:00+08:00"  # 15 days
+    assert d["respond_by"].source == "taobao holiday rule: 春节 2020"
+    assert d["respond_by"].assumed is True
+    assert d["respond_by"].everyday_at.isoformat() == "2020-01-22T10:00:00+08:00"  # 48 h
+    assert d["evidence_due"].at.isoformat() == "2020-02-07T10:00:00+08:00"
+    assert d["evidence_due"].assumed is True
+
+
+def test_a_year_no_seed_gives_has_an_assumed_window():
+    d = deadlines(case_of(opened_at="2024-02-05T10:00:00+08:00"), "2024-02-06T10:00:00+08:00")
+    assert d["respond_by"].at.isoformat() == "2024-02-20T10:00:00+08:00"
+    assert d["respond_by"].source == "taobao holiday rule: 春节 2024 (window assumed)"
+    assert d["respond_by"].assumed is True
 
 
 @pytest.mark.parametrize(("opened_at", "hours"), [
-    ("2024-02-25T23:59:59+08:00", 360),  # the window's last second
-    ("2024-02-26T00:00:00+08:00", 48),  # just after midnight: the everyday rule
+    ("2020-01-16T23:59:59+08:00", 48),  # the second before seed 004's 2020 window
+    ("2020-01-17T00:00:00+08:00", 360),  # its first second
+    ("2020-02-02T23:59:59+08:00", 360),  # its last second
+    ("2020-02-03T00:00:00+08:00", 48),  # just after midnight: the everyday rule
+    ("2022-01-24T23:59:59+08:00", 48),
+    ("2022-01-25T00:00:00+08:00", 360),  # seed 004's 2022 window
+    ("2022-02-08T23:59:59+08:00", 360),
+    ("2022-02-09T00:00:00+08:00", 48),
 ])
 def test_holiday_window_edge(opened_at, hours):
     d = deadlines(case_of(opened_at=opened_at), NOW)["respond_by"]
@@ -848,7 +877,7 @@ def test_checklists_json_parses():
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     lists = load_checklists()
-    assert len(data) == 15
+    assert len(data) == 19
     assert {d["id"]: (d["name_zh"], d["name_en"], d["items"]) for d in data} == {
         c.id: (c.name_zh, c.name_en, len(c.items)) for c in lists.values()}
 
@@ -861,7 +890,7 @@ def test_checklists_shows_one_types_items():
                     "calm_wording"):
         assert item_id in result.stdout
     data = json.loads(run("checklists", "quality_defect", "--json").stdout)
-    assert data["id"] == "quality_defect" and len(data["items"]) == 8
+    assert data["id"] == "quality_defect" and len(data["items"]) == 9
 
 
 def test_checklists_unknown_type_is_bad_input():

@@ -177,7 +177,7 @@ def test_build_writes_the_worksheet_beside_the_pack(packs):
     html = sheet.read_text(encoding="utf-8")
     # What the submission dropped: gaps with their reasons and folders, countdowns,
     # the claims the evidence does not support yet, the statement's problems.
-    assert "证据不完整 · 完整度 2/3" in html
+    assert "证据不完整 · 完整度 2/4" in html
     assert "签收底单" in html and "reports/" in html
     assert "卖家处理截止" in html and "2024-04-17 12:48" in html and "28 小时" in html
     assert "聊天中没有买家在签收前同意代签或放驿站的消息" in html
@@ -228,7 +228,7 @@ def test_worksheet_in_a_browser(packs, tmp_path):
     assert len(shot.read_bytes()) > 30_000  # a drawn page, not a blank one
     dom = subprocess.run([*common, "--dump-dom", sheet.as_uri()], capture_output=True,
                          text=True, timeout=120, check=False).stdout
-    assert "签收人证明" in dom and "缺失" in dom
+    assert "签收底单（代签、驿站代收时）" in dom and "缺失" in dom
 
 
 # --- the statement ----------------------------------------------------------------
