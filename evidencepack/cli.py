@@ -271,7 +271,8 @@ def build(case_dir: Path, output, lang, now, redact, checklists, generated_at, t
                                "upload_plan": str(plan.plan_file) if plan else None,
                                "complete": analysis.report.complete,
                                "score": analysis.report.score,
-                               "warnings": [str(w) for w in analysis.warnings]},
+                               "warnings": [str(w) for w in analysis.warnings]
+                               + result.warnings},
                               ensure_ascii=False, indent=2))
         return
     from evidencepack import terminal

@@ -32,7 +32,7 @@ from evidencepack.claims import Argument, argue
 from evidencepack.tagging import tag_name
 from evidencepack.models import EvidenceItem, EvidenceKind, TimeSource, TrackingStatus
 from evidencepack.pipeline import Analysis
-from evidencepack import parallel
+from evidencepack import documents, parallel
 from evidencepack import tracking as tracking_mod
 
 FETCH_PREFIX = "evidencepack:/prepared/"
@@ -83,6 +83,9 @@ class PackResult(BaseModel):
     blocked_urls: list[str]
     # Where each section, exhibit, message and tracking row is: anchor -> page (from 1).
     pages_of: dict[str, int] = {}
+    # Problems found only while rendering (an image that could not be prepared,
+    # a PDF that could not be appended), as "path: problem" like the analysis's.
+    warnings: list[str] = []
 
 
 class CaseFetcher:
@@ -177,11 +180,10 @@ class Prepared:
     src: dict[str, str] = field(default_factory=dict)  # evidence path -> fetch URL
     pdf_pages: dict[str, int] = field(default_factory=dict)  # evidence path -> page count
     problems: dict[str, str] = field(default_factory=dict)
+    documents: list[documents.Document] = field(default_factory=list)  # PDFs to append
 
 
 def _prepare_all(analysis: Analysis, recipe: Recipe, cache_dir: Path, jobs: int | None) -> Prepared:
-    from pypdf import PdfReader
-
     out = Prepared()
     images = [e for e in analysis.evidence if e.image is not None]
 
@@ -205,9 +207,12 @@ def _prepare_all(analysis: Analysis, recipe: Recipe, cache_dir: Path, jobs: int 
     for item in analysis.evidence:
         if item.media_type == "application/pdf":
             try:
-                out.pdf_pages[item.path] = len(PdfReader(item.source(analysis.case_dir)).pages)
-            except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds
-                out.problems[item.path] = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+                doc = documents.read_document(item, analysis.case_dir)
+            except documents.DocumentProblem as exc:
+                out.problems[item.path] = str(exc)
+                continue
+            out.documents.append(doc)
+            out.pdf_pages[item.path] = doc.pages
     return out
 
 
@@ -441,39 +446,6 @@ def _css_text(dirs: list[Path]) -> str:
     raise RenderError("pack.css not found in the template folders")  # pragma: no cover
 
 
-def _append_documents(writer, analysis: Analysis, anchors: dict[str, int],
-                      prepared: Prepared) -> None:
-    """Lay each appended PDF's pages onto the placeholder pages reserved for them.
-
-    The placeholders already carry the pack's header and footer and are counted
-    in "page X of Y" and the contents, so the stamped result needs no renumbering.
-    """
-    from pypdf import PdfReader, Transformation
-
-    for item in analysis.evidence:
-        n = prepared.pdf_pages.get(item.path)
-        if not n:
-            continue
-        source = PdfReader(item.source(analysis.case_dir))
-        for i in range(n):
-            page_index = anchors.get(f"docpage-{item.label}-{i + 1}")
-            if page_index is None:  # pragma: no cover - the template lost a placeholder
-                continue
-            target = writer.pages[page_index]
-            page = source.pages[i]
-            # The area inside the pack's margins (A4, 20/16/18/16 mm) in points.
-            box_w = float(target.mediabox.width) - 2 * 16 * 72 / 25.4
-            box_h = float(target.mediabox.height) - (20 + 18) * 72 / 25.4
-            w, h = float(page.mediabox.width), float(page.mediabox.height)
-            scale = min(box_w / w, box_h / h)
-            dx = 16 * 72 / 25.4 + (box_w - w * scale) / 2
-            dy = 18 * 72 / 25.4 + (box_h - h * scale) / 2
-            target.merge_transformed_page(
-                page, Transformation().translate(-float(page.mediabox.left),
-                                                 -float(page.mediabox.bottom))
-                .scale(scale).translate(dx, dy))
-
-
 def options_key(opts: RenderOptions, analysis: Analysis, redact: bool) -> str:
     """The options that change a pack's content (for the resumable batch's digest).
 
@@ -491,9 +463,10 @@ def options_key(opts: RenderOptions, analysis: Analysis, redact: bool) -> str:
 
 
 def render_pdf(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
-               recipe_step: int = 0, argument: Argument | None = None) -> tuple[bytes, int, CaseFetcher, dict, dict[str, int]]:
-    """One rendering at one step of the size ladder:
-    (pdf bytes, pages, fetcher, manifest, anchor -> page index)."""
+               recipe_step: int = 0, argument: Argument | None = None
+               ) -> tuple[bytes, int, CaseFetcher, dict, dict[str, int], list[str]]:
+    """One rendering at one step of the size ladder: (pdf bytes, pages, fetcher,
+    manifest, anchor -> page index, the problems found while rendering)."""
     from weasyprint import Attachment
 
     dirs = _template_dirs(opts)
@@ -560,12 +533,13 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
         from pypdf import PdfReader, PdfWriter
 
         writer = writer or PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
-        _append_documents(writer, analysis, anchors, prepared)
+        documents.stamp(writer, prepared.documents, anchors)
     if writer is not None:
         out = io.BytesIO()
         writer.write(out)
         pdf = out.getvalue()
-    return pdf, pages, fetcher, manifest, anchors
+    return pdf, pages, fetcher, manifest, anchors, [f"{path}: {problem}" for path, problem
+                                                    in prepared.problems.items()]
 
 
 @contextmanager
@@ -590,7 +564,7 @@ def build_pack(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
     step = 0
     while True:
         with without_cycle_collection():
-            pdf, pages, fetcher, manifest, anchors = render_pdf(
+            pdf, pages, fetcher, manifest, anchors, problems = render_pdf(
                 analysis, opts, redact=redact, recipe_step=step, argument=argument)
         too_big = opts.max_size is not None and len(pdf) > opts.max_size
         if not too_big or step == len(SIZE_LADDER) - 1:
@@ -615,4 +589,5 @@ def build_pack(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
     return PackResult(pdf=opts.output, manifest=manifest_path, pages=pages, size=len(pdf),
                       sha256=sha, input_digest=manifest["input_digest"], recipe_step=step,
                       blocked_urls=list(dict.fromkeys(fetcher.blocked)),
-                      pages_of={name: index + 1 for name, index in anchors.items()})
+                      pages_of={name: index + 1 for name, index in anchors.items()},
+                      warnings=problems)
