@@ -641,8 +641,7 @@ def run_task(task: Task) -> RowResult:
                              max_size=upload.pdf_max_bytes if upload.accepts_pdf else None,
                              max_pages=upload.pdf_max_pages if upload.accepts_pdf else None,
                              jobs=1)
-        redact = bool(task.options.get("redact"))
-        digest = input_digest(manifest_inputs(analysis), options_key(opts, analysis, redact))
+        digest = input_digest(manifest_inputs(analysis), options_key(opts, analysis))
         report = analysis.report
         result.dispute_type = analysis.case.dispute_type
         result.complete, result.score = report.complete, report.score
@@ -664,7 +663,7 @@ def run_task(task: Task) -> RowResult:
                 result.notes.append("rebuilt: " + ("inputs or options changed"
                                                    if old.get("input_digest") != digest
                                                    else "the PDF is missing or changed"))
-            pack = build_pack(analysis, opts, redact=redact)
+            pack = build_pack(analysis, opts)
             result.status = "built" if report.complete else "incomplete"
             result.pages, result.size, result.sha256 = pack.pages, pack.size, pack.sha256
     except EvidencePackError as exc:

@@ -72,8 +72,8 @@ lang_option = click.option("--lang", type=click.Choice(["zh", "en"]), default=No
 now_option = click.option("--now", metavar="TIME", default=None,
                           help="Fix the clock for deadlines, e.g. 2024-03-13T09:00:00+08:00.")
 redact_option = click.option("--redact", is_flag=True,
-                             help="Mask phone numbers, ID numbers and addresses in chat and "
-                                  "tracking text.")
+                             help="Mask phone numbers, ID numbers and addresses in everything "
+                                  "shown: chat, tracking, statement, captions, warnings.")
 checklists_option = click.option("--checklists", "checklists", multiple=True,
                                  type=click.Path(path_type=Path, file_okay=False),
                                  help="A folder of your own checklist files, layered over the "
@@ -225,8 +225,10 @@ def build(case_dir: Path, output, lang, now, redact, checklists, generated_at, t
     from evidencepack import worksheet
     from evidencepack.claims import argue
     from evidencepack.pipeline import analyse
-    from evidencepack.render import RenderOptions, build_pack
+    from evidencepack.render import REDACT_ATTACH, RenderOptions, build_pack
 
+    if redact and attach_originals:  # refused before any work; build_pack refuses it too
+        raise InputError(REDACT_ATTACH)
     analysis = analyse(case_dir, _options(lang, now, redact, checklists))
     output = output or Path(f"{analysis.case.case_id}.pdf")
     _refuse_inside(case_dir, output, "-o")
@@ -239,7 +241,7 @@ def build(case_dir: Path, output, lang, now, redact, checklists, generated_at, t
     result = build_pack(analysis, RenderOptions(
         output=output, generated_at=stamp, templates=templates, max_size=limit,
         max_pages=upload.pdf_max_pages if upload.accepts_pdf else None,
-        attach_originals=attach_originals, jobs=jobs), redact=redact, argument=argument)
+        attach_originals=attach_originals, jobs=jobs), argument=argument)
     sheet = worksheet.write_html(worksheet.make(analysis, argument),
                                  output.with_suffix(".worksheet.html"),
                                  (templates,) if templates else ())

@@ -23,6 +23,7 @@ from evidencepack.evidence import gather
 from evidencepack.models import (ChatLog, EvidenceItem, EvidenceKind, TrackingFacts,
                                  TrackingTimeline, Warning_)
 from evidencepack.profiles import Profile, load_profiles
+from evidencepack.redact import Redactor, redact_all
 
 # A case time and the tracking's may differ by rounding; beyond this, we say so.
 _DISAGREE = timedelta(hours=1)
@@ -72,6 +73,9 @@ class Analysis(BaseModel):
     # Facts case.toml lacked, filled from `defaults` (batch: the refund export).
     filled: dict[str, str] = Field(default_factory=dict)
     differs: list[tuple[str, str, str]] = Field(default_factory=list)  # key, default, kept
+    # Everything above that came from the case's files is masked (redact.py):
+    # a pack built from this analysis shows and attaches nothing unmasked.
+    redacted: bool = False
 
     def facts(self) -> dict[str, Any]:
         """The derived facts scripts read (`check --json` -> facts)."""
@@ -192,12 +196,6 @@ def analyse(case_dir: Path, options: Options | None = None, *,
     evidence, warnings = gather(case_dir, case, jobs=options.jobs)
     chat = _parse_chat(case_dir, case, evidence)
     tracking = _parse_tracking(case_dir, case, evidence)
-    if options.redact:
-        redactor = chat_mod.Redactor()
-        for message in chat.messages:
-            message.text = redactor.redact(message.text)
-        for event in tracking.events:
-            event.text = redactor.redact(event.text)
     facts = tracking_mod.derive_facts(tracking, now=now)
     warnings = [*warnings, *chat.warnings, *tracking.warnings]
     for item in evidence:
@@ -218,12 +216,17 @@ def analyse(case_dir: Path, options: Options | None = None, *,
                 "buyer_nick": case.buyer.nick, "tracking_number": case.tracking.number},
         evidence=evidence, messages=chat.messages, tracking=tracking, facts=facts)
     report = evaluate(checklists[case.dispute_type], ctx, lang)
+    if options.redact:
+        # Last, over everything built from the files, so nothing shown escapes it;
+        # the checklist was evaluated on the text as written.
+        redact_all(Redactor(), messages=chat.messages, events=tracking.events,
+                   warnings=warnings, case=case, evidence=evidence)
     return Analysis(case_dir=case_dir, case=case, profile=profile, lang=lang, now=now,
                     evidence=evidence, chat=chat, tracking=tracking, tracking_facts=facts,
                     chat_counts=chat_mod.chat_facts(chat.messages), times=times,
                     checklist=checklists[case.dispute_type], report=report, deadlines=compute(case, profile, now, lang),
                     warnings=warnings, filled=filled,
-                    differs=differs)
+                    differs=differs, redacted=options.redact)
 
 
 def check_json(analysis: Analysis) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from pydantic import AwareDatetime, BaseModel
 
 from evidencepack import __version__
 from evidencepack.atomic import write_atomic
-from evidencepack.errors import RenderError, SizeLimitError
+from evidencepack.errors import InputError, RenderError, SizeLimitError
 from evidencepack.evidence import KIND_ORDER, SCREENSHOT_KINDS
 from evidencepack.images import Recipe, default_cache_dir, prepare
 from evidencepack.labels import BUILTIN_TEMPLATES, load_labels, money, zone_text
@@ -50,6 +50,10 @@ ALWAYS_IN_TIMELINE = {"buyer_agrees", "buyer_consents_proxy_signing",
 # minutes); a message longer than this is cut in the pack, saying so, and the
 # whole text stays in the exhibit's original file, whose hash the pack carries.
 MAX_MESSAGE_CHARS = 4000
+
+REDACT_ATTACH = ("--redact and --attach-originals cannot be combined: the original files "
+                 "cannot be masked, and a redacted pack must carry nothing unmasked "
+                 "(build without --attach-originals, or without --redact)")
 
 # Step by step, what --max-size may trade away: photos first, screenshots last.
 SIZE_LADDER = [
@@ -446,7 +450,7 @@ def _css_text(dirs: list[Path]) -> str:
     raise RenderError("pack.css not found in the template folders")  # pragma: no cover
 
 
-def options_key(opts: RenderOptions, analysis: Analysis, redact: bool) -> str:
+def options_key(opts: RenderOptions, analysis: Analysis) -> str:
     """The options that change a pack's content (for the resumable batch's digest).
 
     ``generated_at`` is deliberately left out: it is a stamp of when, not an input,
@@ -454,7 +458,7 @@ def options_key(opts: RenderOptions, analysis: Analysis, redact: bool) -> str:
     "now" would never find a pack up to date. Facts filled from a refund export
     (``analysis.filled``) are inputs that case.toml's hash does not cover, so they are in.
     """
-    key = {"lang": analysis.lang, "redact": redact,
+    key = {"lang": analysis.lang, "redact": analysis.redacted,
            "max_size": opts.max_size, "attach": opts.attach_originals,
            "templates": str(opts.templates) if opts.templates else None}
     if analysis.filled:
@@ -462,8 +466,8 @@ def options_key(opts: RenderOptions, analysis: Analysis, redact: bool) -> str:
     return json.dumps(key, sort_keys=True, ensure_ascii=False)
 
 
-def render_pdf(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
-               recipe_step: int = 0, argument: Argument | None = None
+def render_pdf(analysis: Analysis, opts: RenderOptions, *, recipe_step: int = 0,
+               argument: Argument | None = None
                ) -> tuple[bytes, int, CaseFetcher, dict, dict[str, int], list[str]]:
     """One rendering at one step of the size ladder: (pdf bytes, pages, fetcher,
     manifest, anchor -> page index, the problems found while rendering)."""
@@ -474,18 +478,18 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
     cache_dir = opts.cache_dir or default_cache_dir()
     prepared = _prepare_all(analysis, SIZE_LADDER[recipe_step], cache_dir, opts.jobs)
     inputs = manifest_inputs(analysis)
-    digest = input_digest(inputs, options_key(opts, analysis, redact))
+    digest = input_digest(inputs, options_key(opts, analysis))
     manifest = {
         "schema": "evidencepack.manifest/1", "tool": f"evidencepack {__version__}",
         "case_id": analysis.case.case_id, "dispute_type": analysis.case.dispute_type,
-        "platform": analysis.case.platform, "lang": analysis.lang, "redacted": redact,
+        "platform": analysis.case.platform, "lang": analysis.lang, "redacted": analysis.redacted,
         "generated_at": opts.generated_at.astimezone(analysis.case.tz).isoformat(),
         "timezone": analysis.case.timezone, "input_digest": digest, "inputs": inputs,
         "checklist": {"complete": analysis.report.complete, "score": analysis.report.score},
     }
     if analysis.filled:
         manifest["filled_from_export"] = analysis.filled
-    context = build_context(analysis, prepared, opts, L, digest, redact,
+    context = build_context(analysis, prepared, opts, L, digest, analysis.redacted,
                             argument or argue(analysis, L))
     template = _environment(dirs).get_template("pack.html.j2")
     html = template.render(**context)
@@ -558,14 +562,19 @@ def without_cycle_collection():
             gc.enable()
 
 
-def build_pack(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
+def build_pack(analysis: Analysis, opts: RenderOptions, *,
                argument: Argument | None = None) -> PackResult:
-    """Render, fit the size limit step by step, and write the PDF and its manifest atomically."""
+    """Render, fit the size limit step by step, and write the PDF and its manifest atomically.
+
+    A redacted analysis (``analysis.redacted``) makes a redacted pack; its
+    originals cannot be masked, so they are never attached to it."""
+    if analysis.redacted and opts.attach_originals:
+        raise InputError(REDACT_ATTACH)
     step = 0
     while True:
         with without_cycle_collection():
             pdf, pages, fetcher, manifest, anchors, problems = render_pdf(
-                analysis, opts, redact=redact, recipe_step=step, argument=argument)
+                analysis, opts, recipe_step=step, argument=argument)
         too_big = opts.max_size is not None and len(pdf) > opts.max_size
         if not too_big or step == len(SIZE_LADDER) - 1:
             break

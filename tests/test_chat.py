@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evidencepack.chat import TAGS, Redactor, chat_facts, parse_chat_file, tag_messages
+from evidencepack.chat import TAGS, chat_facts, parse_chat_file, tag_messages
+from evidencepack.redact import Redactor
 from evidencepack.errors import InputError, ParseError
 from evidencepack.models import ChatMessage, ChatRole
 
