@@ -571,7 +571,7 @@ def _parse_json(text: str, reader: _Reader) -> None:
 
 def parse_chat_file(path: Path, display: str, *, tz: ZoneInfo, seller_nicks: list[str],
                     shop: str | None = None, buyer_nick: str | None = None,
-                    header_pattern: str | None = None) -> ChatLog:
+                    header_pattern: str | None = None, data: bytes | None = None) -> ChatLog:
     """Read one chat export into time-ordered, tagged messages.
 
     Lines that cannot be read become warnings; a file with content but not a
@@ -583,10 +583,11 @@ def parse_chat_file(path: Path, display: str, *, tz: ZoneInfo, seller_nicks: lis
         raise ParseError(f"unsupported chat file type {suffix or '(none)'!r}", path=display,
                          remedy="use .txt, .log, .csv, .json or .jsonl")
     custom = _compile_header_pattern(header_pattern) if header_pattern else None
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read file ({exc.strerror or exc})", path=display) from exc
+    if data is None:  # ``data``: the file's bytes, when the caller has read (and hashed) them
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read file ({exc.strerror or exc})", path=display) from exc
     text, _encoding = decode_text(data, display)
     # Exports mix \r\n, \n and bare \r (old Mac-style tools); editors count all.
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from evidencepack import safeio
+from evidencepack.errors import InputError
 from evidencepack.models import EvidenceItem
+from evidencepack.safeio import read_verified
 
-LIMITS = tomllib.loads((Path(__file__).resolve().parent / "data" / "limits.toml")
-                       .read_text(encoding="utf-8"))["documents"]
+LIMITS = safeio.LIMITS["documents"]
 
 # Keys that make a PDF do something rather than show something: actions,
 # scripts, embedded files, form fields, annotations (links, attachments,
@@ -101,13 +101,11 @@ def read_document(item: EvidenceItem, case_dir: Path) -> Document:
     from pypdf import PdfReader
 
     try:
-        with open(item.source(case_dir), "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise DocumentProblem(f"cannot read the file ({exc.strerror})") from exc
-    if hashlib.sha256(data).hexdigest() != item.sha256:
         # What is stamped must be what the manifest names.
-        raise DocumentProblem("the file changed while the pack was being built; build again")
+        data = read_verified(item.source(case_dir), item.sha256, what="PDF",
+                             limit=safeio.LIMITS["files"]["max_binary_bytes"])
+    except InputError as exc:
+        raise DocumentProblem(exc.bare_message) from exc
     total = 0
     try:
         with _limits():

@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo
 
 from evidencepack.case import CASE_FILE, FOLDERS, Case
 from evidencepack.errors import InputError, UnsafePathError
-from evidencepack.images import IMAGE_SUFFIXES, default_cache_dir, probe_cached
+from evidencepack.images import IMAGE_SUFFIXES, Probe, default_cache_dir, probe_cached
 from evidencepack.models import EvidenceItem, EvidenceKind, TimeSource, Warning_
+from evidencepack.safeio import LIMITS, TooLargeError, read_regular
 
 TEXT_SUFFIXES = {".txt", ".log", ".csv", ".json", ".jsonl"}
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi", ".3gp", ".mkv"}
@@ -202,17 +203,30 @@ def gather(case_dir: Path, case: Case, *, jobs: int | None = None
 
     def inspect(entry: tuple[PurePosixPath, Path]):
         rel, path = entry
-        try:
-            stat = path.stat()
-            digest = sha256_file(path)
-        except OSError as exc:
-            raise InputError(f"cannot read evidence file ({exc.strerror})",
-                             path=display_path(rel)) from exc
         override = overrides.get(rel)
         kind = (override.kind if override and override.kind
                 else kind_for(rel.parts[0] if len(rel.parts) > 1 else "other", rel.suffix))
-        probed = (probe_cached(path, digest, tz, cache_dir, screenshot=kind in SCREENSHOT_KINDS)
-                  if rel.suffix.lower() in IMAGE_SUFFIXES else None)
+        probed = None
+        try:
+            stat = path.stat()
+            if rel.suffix.lower() in IMAGE_SUFFIXES:
+                # Hashed and decoded from the same bytes, read once.
+                try:
+                    data = read_regular(path, limit=LIMITS["files"]["max_binary_bytes"],
+                                        display=display_path(rel), what="image")
+                except TooLargeError as exc:
+                    digest = sha256_file(path)
+                    probed = Probe(problems=[f"{exc.bare_message}; not decoded"])
+                else:
+                    digest = hashlib.sha256(data).hexdigest()
+                    probed = probe_cached(data, digest, tz, cache_dir,
+                                          screenshot=kind in SCREENSHOT_KINDS)
+                    del data
+            else:
+                digest = sha256_file(path)
+        except OSError as exc:
+            raise InputError(f"cannot read evidence file ({exc.strerror})",
+                             path=display_path(rel)) from exc
         return rel, path, stat, digest, kind, probed
 
     # Hashing and decoding release the GIL: one thread per core halves a

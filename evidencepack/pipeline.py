@@ -24,6 +24,7 @@ from evidencepack.models import (ChatLog, EvidenceItem, EvidenceKind, TrackingFa
                                  TrackingTimeline, Warning_)
 from evidencepack.profiles import Profile, load_profiles
 from evidencepack.redact import Redactor, redact_all
+from evidencepack.safeio import LIMITS, read_verified
 
 # A case time and the tracking's may differ by rounding; beyond this, we say so.
 _DISAGREE = timedelta(hours=1)
@@ -117,6 +118,12 @@ def _src(fact: Fact | None) -> str | None:
     return fact.source if fact and fact.value else None
 
 
+def _read(case_dir: Path, item: EvidenceItem) -> bytes:
+    """An export's bytes, read once: they must be those its manifest hash names."""
+    return read_verified(item.source(case_dir), item.sha256, display=item.path,
+                         limit=LIMITS["files"]["max_text_bytes"], what="text file")
+
+
 def _parse_chat(case_dir: Path, case: Case, items: list[EvidenceItem]) -> ChatLog:
     log = ChatLog()
     for item in items:
@@ -125,7 +132,7 @@ def _parse_chat(case_dir: Path, case: Case, items: list[EvidenceItem]) -> ChatLo
         parsed = chat_mod.parse_chat_file(
             item.source(case_dir), item.path, tz=case.tz, seller_nicks=case.seller.nicks,
             shop=case.seller.shop, buyer_nick=case.buyer.nick,
-            header_pattern=case.chat.header_pattern)
+            header_pattern=case.chat.header_pattern, data=_read(case_dir, item))
         log.messages.extend(parsed.messages)
         log.warnings.extend(parsed.warnings)
     log.messages.sort(key=lambda m: m.at)
@@ -136,7 +143,8 @@ def _parse_tracking(case_dir: Path, case: Case, items: list[EvidenceItem]) -> Tr
     timelines = [
         tracking_mod.parse_tracking_file(item.source(case_dir), item.path, tz=case.tz,
                                          carrier=case.tracking.carrier or None,
-                                         number=case.tracking.number or None)
+                                         number=case.tracking.number or None,
+                                         data=_read(case_dir, item))
         for item in items if item.kind == EvidenceKind.tracking_export and item.size > 0]
     if not timelines:
         return TrackingTimeline(carrier=case.tracking.carrier or None,

@@ -32,6 +32,7 @@ from evidencepack.claims import Argument, argue
 from evidencepack.tagging import tag_name
 from evidencepack.models import EvidenceItem, EvidenceKind, TimeSource, TrackingStatus
 from evidencepack.pipeline import Analysis
+from evidencepack.safeio import LIMITS, read_verified
 from evidencepack import documents, parallel
 from evidencepack import tracking as tracking_mod
 
@@ -498,7 +499,10 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, recipe_step: int = 0,
     attachments = [("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode(),
                     "evidencepack manifest")]
     if opts.attach_originals:
-        attachments += [(f"{e.label}-{Path(e.path).name}", e.source(analysis.case_dir).read_bytes(),
+        # The attached bytes are those the manifest's digest names (read_verified).
+        attachments += [(f"{e.label}-{Path(e.path).name}",
+                         read_verified(e.source(analysis.case_dir), e.sha256, display=e.path,
+                                       limit=LIMITS["files"]["max_binary_bytes"]),
                          f"{e.label} original, sha256 {e.sha256}") for e in analysis.evidence]
     # WeasyPrint logs each refused URL and every unsupported CSS property; the
     # pack reports refusals itself, so keep its logger quiet.
