@@ -242,6 +242,9 @@ def _read_jsonl(path: Path, text: str, encoding: str, mapping: Mapping) -> Expor
         except json.JSONDecodeError as exc:
             records.append((number, None, f"not valid JSON ({exc.msg} at column {exc.colno})"))
             continue
+        except (ValueError, RecursionError) as exc:  # huge integers, absurd nesting
+            records.append((number, None, f"not valid JSON ({type(exc).__name__})"))
+            continue
         if not isinstance(record, dict):
             records.append((number, None, "not a JSON object"))
             continue
@@ -436,7 +439,7 @@ class _Index:
                 try:
                     data = load_toml(toml)
                 except InputError:
-                    data = None
+                    data = None  # the case's own build reports it, as its row
             self.data[child] = data
             if data:
                 for key, table in (("case_id", self.by_case_id), ("order_id", self.by_order_id)):

@@ -20,7 +20,7 @@ from evidencepack.case import CASE_FILE, FOLDERS, Case
 from evidencepack.errors import InputError, UnsafePathError
 from evidencepack.images import IMAGE_SUFFIXES, Probe, default_cache_dir, probe_cached
 from evidencepack.models import EvidenceItem, EvidenceKind, TimeSource, Warning_
-from evidencepack.safeio import LIMITS, TooLargeError, read_regular
+from evidencepack.safeio import LIMITS, TooLargeError, inside, read_regular
 
 TEXT_SUFFIXES = {".txt", ".log", ".csv", ".json", ".jsonl"}
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi", ".3gp", ".mkv"}
@@ -121,12 +121,12 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def inside(root: Path, candidate: Path) -> bool:
+def _outside_message(path: Path) -> str:
     try:
-        candidate.resolve().relative_to(root.resolve())
-        return True
-    except (ValueError, OSError):
-        return False
+        path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return "symlink is a loop or dangles; not included"
+    return "symlink points outside the case folder; not included"
 
 
 def _walk(case_dir: Path, warnings: list[Warning_]) -> list[tuple[PurePosixPath, Path]]:
@@ -142,8 +142,7 @@ def _walk(case_dir: Path, warnings: list[Warning_]) -> list[tuple[PurePosixPath,
             continue
         if entry.is_symlink() and not inside(root, entry):
             warnings.append(Warning_(path=display_path(PurePosixPath(entry.name)),
-                                     message="symlink points outside the case folder; "
-                                             "not included"))
+                                     message=_outside_message(entry)))
             continue
         if entry.name not in FOLDERS:
             warnings.append(Warning_(path=display_path(PurePosixPath(entry.name)),
@@ -157,8 +156,7 @@ def _walk(case_dir: Path, warnings: list[Warning_]) -> list[tuple[PurePosixPath,
                 if sub.is_symlink():
                     rel = PurePosixPath(sub.relative_to(case_dir).as_posix())
                     warnings.append(Warning_(path=display_path(rel), message=(
-                        "symlink points outside the case folder; not included"
-                        if not inside(root, sub) else
+                        _outside_message(sub) if not inside(root, sub) else
                         "symlinked folder not followed; its files count where they really are")))
             for name in sorted(filenames, key=os.fsencode):
                 if name.startswith(".") or name in _IGNORED_NAMES:
@@ -167,8 +165,7 @@ def _walk(case_dir: Path, warnings: list[Warning_]) -> list[tuple[PurePosixPath,
                 rel = PurePosixPath(path.relative_to(case_dir).as_posix())
                 if path.is_symlink() and not inside(root, path):
                     warnings.append(Warning_(path=display_path(rel),
-                                             message="symlink points outside the case folder; "
-                                                     "not included"))
+                                             message=_outside_message(path)))
                     continue
                 if not path.is_file():
                     continue
@@ -176,11 +173,13 @@ def _walk(case_dir: Path, warnings: list[Warning_]) -> list[tuple[PurePosixPath,
     return found
 
 
-def _resolve_override(case_dir: Path, raw: str) -> PurePosixPath:
+def case_relative(case_dir: Path, raw: str, *, field: str, what: str) -> PurePosixPath:
+    """A path case.toml names, which must stay in the case folder: relative, no
+    ``..``, and no symlink on the way out."""
     rel = PurePosixPath(raw.replace("\\", "/"))
     if rel.is_absolute() or ".." in rel.parts or not inside(case_dir, case_dir / rel):
-        raise UnsafePathError("per-file override points outside the case folder",
-                              path=case_dir / CASE_FILE, field=f"evidence.path {raw!r}")
+        raise UnsafePathError(f"{what} points outside the case folder",
+                              path=case_dir / CASE_FILE, field=field)
     return rel
 
 
@@ -192,7 +191,8 @@ def gather(case_dir: Path, case: Case, *, jobs: int | None = None
     tz = case.tz
     overrides = {}
     for override in case.evidence:
-        rel = _resolve_override(case_dir, override.path)
+        rel = case_relative(case_dir, override.path, field=f"evidence.path {override.path!r}",
+                            what="per-file override")
         if not (case_dir / rel).is_file():
             raise InputError(f"per-file override names {override.path!r}, which does not exist",
                              path=case_dir / CASE_FILE, field="evidence.path",

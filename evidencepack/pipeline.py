@@ -18,8 +18,9 @@ from evidencepack.case import TIME_FIELDS, Case, read_case
 from evidencepack.checklist import (CheckContext, Checklist, CheckReport, evaluate,
                                     load_checklists)
 from evidencepack.deadlines import Deadline, compute
-from evidencepack.errors import CaseFileError, InputError
-from evidencepack.evidence import gather
+from evidencepack.errors import CaseFileError, InputError, UnsafePathError
+from evidencepack.evidence import case_relative, gather, inside
+from evidencepack.images import default_cache_dir
 from evidencepack.models import (ChatLog, EvidenceItem, EvidenceKind, TrackingFacts,
                                  TrackingTimeline, Warning_)
 from evidencepack.profiles import Profile, load_profiles
@@ -190,9 +191,14 @@ def analyse(case_dir: Path, options: Options | None = None, *,
         raise CaseFileError(f"unknown platform {case.platform!r} (one of: "
                             f"{', '.join(sorted(profiles))})", path=case_file, field="platform")
     profile = profiles[case.platform].with_overrides(case.profile, source=case_file)
+    if inside(case_dir, default_cache_dir()):
+        raise UnsafePathError("the image cache (EVIDENCEPACK_CACHE) lies inside the case "
+                              "folder, which is never written to", path=default_cache_dir(),
+                              remedy="point EVIDENCEPACK_CACHE outside the case folder")
     dirs = list(options.checklist_dirs)
     if case.checklists:
-        dirs.append((case_dir / case.checklists))
+        dirs.append(case_dir / case_relative(case_dir, case.checklists, field="checklists",
+                                             what="the checklists folder"))
     if checklists is None or dirs:
         checklists = load_checklists(dirs)
     if case.dispute_type not in checklists:

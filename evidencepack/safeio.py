@@ -22,6 +22,16 @@ class TooLargeError(InputError):
     """A file is over its limit in data/limits.toml."""
 
 
+def inside(root: Path, candidate: Path) -> bool:
+    """Does ``candidate``, symlinks resolved, lie in ``root``? A symlink loop does not
+    (Python 3.11 raises RuntimeError for one, later versions OSError)."""
+    try:
+        candidate.resolve().relative_to(root.resolve())
+        return True
+    except (ValueError, OSError, RuntimeError):
+        return False
+
+
 def read_regular(path: Path, *, limit: int, display: str | Path | None = None,
                  what: str = "file") -> bytes:
     """The bytes of ``path``, which must be a regular file of at most ``limit`` bytes.
