@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 from pydantic import AwareDatetime, BaseModel
 
@@ -33,7 +32,7 @@ from evidencepack.tagging import tag_name
 from evidencepack.models import EvidenceItem, EvidenceKind, TimeSource, TrackingStatus
 from evidencepack.pipeline import Analysis
 from evidencepack.safeio import LIMITS, read_verified
-from evidencepack import documents, parallel
+from evidencepack import documents, parallel, templating
 from evidencepack import tracking as tracking_mod
 
 FETCH_PREFIX = "evidencepack:/prepared/"
@@ -428,13 +427,6 @@ def build_context(analysis: Analysis, prepared: Prepared, opts: RenderOptions,
 
 # --- rendering -----------------------------------------------------------------------
 
-def _environment(template_dirs: list[Path]) -> Environment:
-    return Environment(loader=FileSystemLoader([str(d) for d in template_dirs]),
-                       autoescape=select_autoescape(["html", "j2", "html.j2"],
-                                                    default_for_string=True, default=True),
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-
-
 def _template_dirs(opts: RenderOptions) -> list[Path]:
     dirs = [BUILTIN_TEMPLATES]
     if opts.templates:
@@ -492,8 +484,8 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, recipe_step: int = 0,
         manifest["filled_from_export"] = analysis.filled
     context = build_context(analysis, prepared, opts, L, digest, analysis.redacted,
                             argument or argue(analysis, L))
-    template = _environment(dirs).get_template("pack.html.j2")
-    html = template.render(**context)
+    template = templating.guarded(lambda: templating.environment(dirs).get_template("pack.html.j2"))
+    html = templating.guarded(lambda: template.render(**context))
     css = _css_text(dirs)
     fetcher = CaseFetcher(prepared.urls)
     attachments = [("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode(),
