@@ -105,12 +105,17 @@ def _needs_escape(ch: str) -> bool:
     return unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in _BIDI_CONTROLS
 
 
+def escape_controls(text: str) -> str:
+    """``text`` on one line, unspoofable: control characters, line separators and
+    bidi controls written as escapes (``\\n``, ``\\x1b``, ``\\u202e``)."""
+    return "".join(ch.encode("unicode_escape").decode() if _needs_escape(ch) else ch
+                   for ch in text)
+
+
 def display_path(rel: PurePosixPath) -> str:
     """A printable form of a path: undecodable bytes and control characters escaped."""
     raw = os.fsencode(str(rel))
-    text = raw.decode("utf-8", errors="backslashreplace")
-    return "".join(ch.encode("unicode_escape").decode() if _needs_escape(ch) else ch
-                   for ch in text)
+    return escape_controls(raw.decode("utf-8", errors="backslashreplace"))
 
 
 def sha256_file(path: Path) -> str:
