@@ -162,6 +162,18 @@ class Case(_Strict):
                 override.captured_at = override.captured_at.replace(tzinfo=tz)
         return self
 
+    @model_validator(mode="after")
+    def _text_lengths(self) -> "Case":
+        limit = LIMITS["case"]["max_field_chars"]
+        fields = {"statement": self.statement, "item.title": self.item.title,
+                  "seller.shop": self.seller.shop, "buyer.nick": self.buyer.nick,
+                  **{f"evidence.caption ({o.path})": o.caption for o in self.evidence}}
+        for name, value in fields.items():
+            if value is not None and len(value) > limit:
+                raise ValueError(f"{name} is {len(value):,} characters, over the limit of "
+                                 f"{limit:,} (put long text in a document under reports/)")
+        return self
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)

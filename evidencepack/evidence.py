@@ -20,7 +20,7 @@ from evidencepack.case import CASE_FILE, FOLDERS, Case
 from evidencepack.errors import InputError, UnsafePathError
 from evidencepack.images import IMAGE_SUFFIXES, Probe, default_cache_dir, probe_cached
 from evidencepack.models import EvidenceItem, EvidenceKind, TimeSource, Warning_
-from evidencepack.safeio import LIMITS, TooLargeError, inside, read_regular
+from evidencepack.safeio import LIMIT_REMEDY, LIMITS, TooLargeError, inside, read_regular
 
 TEXT_SUFFIXES = {".txt", ".log", ".csv", ".json", ".jsonl"}
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi", ".3gp", ".mkv"}
@@ -40,6 +40,9 @@ LABEL_PREFIX = {
     EvidenceKind.other: "O",
 }
 KIND_ORDER = list(LABEL_PREFIX)
+
+# Kinds read as text exports (parsed whole, so their size is limited).
+TEXT_KINDS = {EvidenceKind.chat_log, EvidenceKind.tracking_export}
 
 # Kinds whose images are screenshots: their text must stay sharp, so they are
 # kept lossless and reduced last.
@@ -175,6 +178,11 @@ def _walk(case_dir: Path, warnings: list[Warning_]) -> list[tuple[PurePosixPath,
                 if not path.is_file():
                     continue
                 found.append((rel, path))
+                if len(found) > LIMITS["case"]["max_files"]:
+                    raise InputError(f"the case folder holds more than "
+                                     f"{LIMITS['case']['max_files']} evidence files",
+                                     path=case_dir, remedy="split the evidence into several "
+                                     "cases; limits are listed in the README")
     return found
 
 
@@ -228,6 +236,11 @@ def gather(case_dir: Path, case: Case, *, jobs: int | None = None
                                           screenshot=kind in SCREENSHOT_KINDS)
                     del data
             else:
+                if kind in TEXT_KINDS and stat.st_size > LIMITS["files"]["max_text_bytes"]:
+                    # Refused before hashing: a 2 GB sparse "chat" took 23 s to hash.
+                    raise TooLargeError("text file is larger than the limit of "
+                                        f"{LIMITS['files']['max_text_bytes'] // 1_000_000} MB",
+                                        path=display_path(rel), remedy=LIMIT_REMEDY)
                 digest = sha256_file(path)
         except OSError as exc:
             raise InputError(f"cannot read evidence file ({exc.strerror})",

@@ -18,7 +18,7 @@ from evidencepack.case import TIME_FIELDS, Case, read_case
 from evidencepack.checklist import (CheckContext, Checklist, CheckReport, evaluate,
                                     load_checklists)
 from evidencepack.deadlines import Deadline, compute
-from evidencepack.errors import CaseFileError, InputError, UnsafePathError
+from evidencepack.errors import CaseFileError, InputError, ParseError, UnsafePathError
 from evidencepack.evidence import case_relative, gather, inside
 from evidencepack.images import default_cache_dir
 from evidencepack.models import (ChatLog, EvidenceItem, EvidenceKind, TrackingFacts,
@@ -141,12 +141,27 @@ def _parse_chat(case_dir: Path, case: Case, items: list[EvidenceItem]) -> ChatLo
 
 
 def _parse_tracking(case_dir: Path, case: Case, items: list[EvidenceItem]) -> TrackingTimeline:
-    timelines = [
-        tracking_mod.parse_tracking_file(item.source(case_dir), item.path, tz=case.tz,
-                                         carrier=case.tracking.carrier or None,
-                                         number=case.tracking.number or None,
-                                         data=_read(case_dir, item))
-        for item in items if item.kind == EvidenceKind.tracking_export and item.size > 0]
+    timelines = []
+    limits = LIMITS["tracking"]
+    for item in items:
+        if item.kind != EvidenceKind.tracking_export or item.size == 0:
+            continue
+        timeline = tracking_mod.parse_tracking_file(
+            item.source(case_dir), item.path, tz=case.tz, carrier=case.tracking.carrier or None,
+            number=case.tracking.number or None, data=_read(case_dir, item))
+        if len(timeline.events) > limits["max_events"]:
+            raise ParseError(f"{len(timeline.events):,} tracking events, over the limit of "
+                             f"{limits['max_events']:,} for one parcel", path=item.path,
+                             remedy="check that the file is one parcel's tracking")
+        for ev in timeline.events:
+            for name in ("text", "location"):
+                value = getattr(ev, name)
+                if value and len(value) > limits["max_event_chars"]:
+                    setattr(ev, name, value[:limits["max_event_chars"]] + "…")
+                    timeline.warnings.append(Warning_(path=item.path, line=ev.line, message=(
+                        f"event {name} of {len(value):,} characters cut at "
+                        f"{limits['max_event_chars']:,} (marked …)")))
+        timelines.append(timeline)
     if not timelines:
         return TrackingTimeline(carrier=case.tracking.carrier or None,
                                 number=case.tracking.number or None)
@@ -241,6 +256,19 @@ def analyse(case_dir: Path, options: Options | None = None, *,
                     checklist=checklists[case.dispute_type], report=report, deadlines=compute(case, profile, now, lang),
                     warnings=warnings, filled=filled,
                     differs=differs, redacted=options.redact)
+
+
+def printable(analysis: Analysis) -> tuple[Analysis, list[str]]:
+    """The analysis as a pack prints it, and what was cut: at most ``max_messages``
+    messages (check and the checklist count them all; the originals hold the rest)."""
+    limit = LIMITS["chat"]["max_messages"]
+    messages = analysis.chat.messages
+    if len(messages) <= limit:
+        return analysis, []
+    chat = analysis.chat.model_copy(update={"messages": messages[:limit]})
+    return analysis.model_copy(update={"chat": chat}), [
+        f"chat: {len(messages):,} messages, over the limit of {limit:,} a pack prints: it "
+        f"shows the first {limit:,}; all are in the original files, whose hashes it carries"]
 
 
 def check_json(analysis: Analysis) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from evidencepack.labels import BUILTIN_TEMPLATES, load_labels, money, zone_text
 from evidencepack.claims import Argument, argue
 from evidencepack.tagging import tag_name
 from evidencepack.models import EvidenceItem, EvidenceKind, TimeSource, TrackingStatus
-from evidencepack.pipeline import Analysis
+from evidencepack.pipeline import Analysis, printable
 from evidencepack.safeio import LIMITS, read_verified
 from evidencepack import documents, parallel, templating
 from evidencepack import tracking as tracking_mod
@@ -466,6 +466,7 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, recipe_step: int = 0,
     manifest, anchor -> page index, the problems found while rendering)."""
     from weasyprint import Attachment
 
+    analysis, cut = printable(analysis)
     dirs = _template_dirs(opts)
     L = load_labels(analysis.lang, tuple(dirs))
     cache_dir = opts.cache_dir or default_cache_dir()
@@ -538,8 +539,8 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, recipe_step: int = 0,
         out = io.BytesIO()
         writer.write(out)
         pdf = out.getvalue()
-    return pdf, pages, fetcher, manifest, anchors, [f"{path}: {problem}" for path, problem
-                                                    in prepared.problems.items()]
+    return pdf, pages, fetcher, manifest, anchors, cut + [
+        f"{path}: {problem}" for path, problem in prepared.problems.items()]
 
 
 @contextmanager

@@ -14,6 +14,9 @@ LIMITS = tomllib.loads((Path(__file__).resolve().parent / "data" / "limits.toml"
                        .read_text(encoding="utf-8"))
 
 
+LIMIT_REMEDY = "check that the right file is named; limits are listed in the README"
+
+
 class ChangedFileError(InputError):
     """A file's bytes are not those it was hashed as: it changed during the run."""
 
@@ -52,8 +55,7 @@ def read_regular(path: Path, *, limit: int, display: str | Path | None = None,
         data = fh.read(limit + 1)
     if len(data) > limit:
         raise TooLargeError(f"{what} is larger than the limit of {limit // 1_000_000} MB",
-                         path=where, remedy="check that the right file is named; "
-                                            "limits are listed in the README")
+                         path=where, remedy=LIMIT_REMEDY)
     return data
 
 
