@@ -503,8 +503,10 @@ def batch(export: Path, cases_root: Path, out: Path, mapping, jobs, force, shard
 def verify(pdf: Path, case_dir, as_json) -> None:
     """Check a pack against its manifest and, with --case, against the case's files.
 
-    Exit 0 when everything matches, 1 on any mismatch, 2 when PDF is not a
-    pack (not a PDF, no embedded manifest).
+    Prints each check that passed. Exit 0 when everything matches and the PDF's
+    own bytes were checked against PACK.manifest.json beside it; 1 on any
+    mismatch, or when that manifest is missing (NOT VERIFIED); 2 when PDF is not
+    a pack (not a PDF, no embedded manifest).
     """
     from evidencepack.verify import verify_pack
     from evidencepack import terminal

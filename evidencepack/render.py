@@ -466,7 +466,7 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, recipe_step: int = 0,
     manifest, anchor -> page index, the problems found while rendering)."""
     from weasyprint import Attachment
 
-    analysis, cut = printable(analysis)
+    analysis, cut_notes = printable(analysis)
     dirs = _template_dirs(opts)
     L = load_labels(analysis.lang, tuple(dirs))
     cache_dir = opts.cache_dir or default_cache_dir()
@@ -489,14 +489,20 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, recipe_step: int = 0,
     html = templating.guarded(lambda: template.render(**context))
     css = _css_text(dirs)
     fetcher = CaseFetcher(prepared.urls)
-    attachments = [("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode(),
-                    "evidencepack manifest")]
+    originals = []
     if opts.attach_originals:
         # The attached bytes are those the manifest's digest names (read_verified).
-        attachments += [(f"{e.label}-{Path(e.path).name}",
+        originals += [(f"{e.label}-{Path(e.path).name}",
                          read_verified(e.source(analysis.case_dir), e.sha256, display=e.path,
                                        limit=LIMITS["files"]["max_binary_bytes"]),
                          f"{e.label} original, sha256 {e.sha256}") for e in analysis.evidence]
+    def embedded(pages: int) -> list[tuple[str, bytes, str]]:
+        # The embedded manifest records the page count, so `verify` alone sees a
+        # deleted or added page (not a forger who rewrites the manifest too: README).
+        manifest["pages"] = pages
+        return [("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode(),
+                 "evidencepack manifest"), *originals]
+
     # WeasyPrint logs each refused URL and every unsupported CSS property; the
     # pack reports refusals itself, so keep its logger quiet.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
@@ -512,10 +518,10 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, recipe_step: int = 0,
             pages = len(writer.pages)
             from pypdf.generic import TextStringObject
 
-            for name, data, description in attachments:
-                embedded = writer.add_attachment(name, data)
-                embedded.description = TextStringObject(description)
-                embedded.creation_date = embedded.modification_date = opts.generated_at
+            for name, data, description in embedded(pages):
+                attached = writer.add_attachment(name, data)
+                attached.description = TextStringObject(description)
+                attached.creation_date = attached.modification_date = opts.generated_at
         else:
             writer = None
             document = parallel.lay_out(parallel.whole(html), css, fetcher)
@@ -525,7 +531,7 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, recipe_step: int = 0,
             pdf = document.write_pdf(attachments=[
                 Attachment(file_obj=io.BytesIO(data), name=name, description=description,
                            created=opts.generated_at, modified=opts.generated_at)
-                for name, data, description in attachments])
+                for name, data, description in embedded(pages)])
     except RenderError:
         raise
     except Exception as exc:  # noqa: BLE001 - layout errors must not be tracebacks
@@ -539,7 +545,7 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, recipe_step: int = 0,
         out = io.BytesIO()
         writer.write(out)
         pdf = out.getvalue()
-    return pdf, pages, fetcher, manifest, anchors, cut + [
+    return pdf, pages, fetcher, manifest, anchors, cut_notes + [
         f"{path}: {problem}" for path, problem in prepared.problems.items()]
 
 

@@ -330,8 +330,8 @@ def print_batch(report) -> None:
 def print_verify(report) -> None:
     out = console()
     out.soft_wrap = True  # paths and hashes stay whole on one line
-    title = f"{_flat(report.pdf)}: " + ("OK" if report.ok else "MISMATCH")
-    out.print(Text(title, style="bold green" if report.ok else "bold red"))
+    word = {"ok": "OK", "mismatch": "MISMATCH", "unverified": "NOT VERIFIED"}[report.status]
+    out.print(Text(f"{_flat(report.pdf)}: {word}", style="bold green" if report.ok else "bold red"))
     if report.case_id:
         out.print(f"case {_flat(report.case_id)}, generated {_flat(report.generated_at)}, "
                   f"input digest {_flat(report.input_digest)}")
@@ -341,6 +341,8 @@ def print_verify(report) -> None:
         out.print(f"case folder {_flat(report.case_dir)}: {report.checked_files} recorded file(s) "
                   f"checked, {len(report.changed)} changed, {len(report.missing)} missing, "
                   f"{len(report.added)} added")
+    for check in report.verified:
+        out.print(Text("verified: " + _flat(check), style="green"))
     for problem in report.problems:
         out.print(Text(_flat(problem), style="red"))
     for note in report.notes:
