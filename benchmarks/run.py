@@ -595,7 +595,7 @@ def phase_timings(case_dir: Path, jobs: int | None) -> list[dict]:
             (weasyprint.document.Document, "write_pdf", "WeasyPrint draw + write"),
             (parallel, "_stitch", "stitch pieces (pypdf)"),
             (documents, "stamp", "lay report pages on their placeholders"),
-            (render, "write_atomic", "write PDF + manifest (fsync)")]:
+            (render, "write_pair", "write PDF + manifest (fsync)")]:
         log.wrap(obj, attr, name)
     try:
         analysis = analyse(case_dir, Options(now=_parse_time(NOW, "--now")))

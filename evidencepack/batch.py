@@ -707,6 +707,7 @@ class BatchReport(BaseModel):
     summary: dict[str, int]
     exit_code: int
     rows: list[RowResult]
+    interrupted: bool = False  # Ctrl-C: rows not built say so; exit_code is 130
 
     model_config = {"populate_by_name": True}
 
@@ -751,10 +752,18 @@ def run_batch(export_path: Path, cases_root: Path, out: Path, *, options: dict[s
         progress.start(len(results) + len(the_plan.tasks))
         for i in sorted(results):
             progress.result(results[i])
+    interrupted = False
     if the_plan.tasks:
         out.mkdir(parents=True, exist_ok=True)
-        _run_pool(the_plan.tasks, results, min(jobs, len(the_plan.tasks)), checklist_dirs,
-                  progress)
+        try:
+            _run_pool(the_plan.tasks, results, min(jobs, len(the_plan.tasks)), checklist_dirs,
+                      progress)
+        except KeyboardInterrupt:
+            # The packs being written were finished; the report still says what happened.
+            interrupted = True
+            for task in the_plan.tasks:
+                results.setdefault(task.index, task.result.model_copy(update={
+                    "status": "failed", "reason": "not built: the batch was interrupted"}))
     rows = [results[i] for i in sorted(results)]
     summary = {"rows": len(rows), **{s: sum(r.status == s for r in rows) for s in STATUSES},
                "other_shards": the_plan.other_shards}
@@ -764,7 +773,8 @@ def run_batch(export_path: Path, cases_root: Path, out: Path, *, options: dict[s
         cases_root=str(cases_root), out=str(out),
         shard=f"{shard[0]}/{shard[1]}" if shard else None, jobs=jobs, force=force,
         generated_at=generated_at.isoformat(), seconds=round(time.monotonic() - started, 2),
-        summary=summary, exit_code=exit_code(rows), rows=rows)
+        summary=summary, exit_code=130 if interrupted else exit_code(rows), rows=rows,
+        interrupted=interrupted)
 
 
 def _context():
@@ -816,6 +826,9 @@ def _run_pool(tasks: list[Task], results: dict[int, RowResult], workers: int,
         if progress:
             progress.interrupted(sum(not f.done() for f in running))
         pool.shutdown(wait=True, cancel_futures=True)
+        for future, task in running.items():  # the packs that were being written
+            if future.done() and not future.cancelled() and future.exception() is None:
+                results[task.index] = future.result()
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

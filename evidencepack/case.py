@@ -124,6 +124,13 @@ class Case(_Strict):
                              "so no cents are lost to floating point")
         return value
 
+    @field_validator("amount")
+    @classmethod
+    def _amount_sane(cls, value: Decimal) -> Decimal:
+        if value < 0:  # pydantic already refuses NaN and Infinity
+            raise ValueError("must be an amount of zero or more, e.g. \"399.00\"")
+        return value
+
     @field_validator("case_id")
     @classmethod
     def _safe_case_id(cls, value: str) -> str:

@@ -21,6 +21,7 @@ from evidencepack import __version__
 from evidencepack.errors import EvidencePackError, ExitCode
 
 DEFAULT_TZ = "Asia/Shanghai"
+INTERRUPTED = "evidencepack: interrupted; no partial file was left behind"
 # For profiles that state no image limit: the Taobao refund-message figure.
 DEFAULT_IMAGE_LIMIT = 512_000
 
@@ -33,7 +34,7 @@ class EvidencePackGroup(click.Group):
             click.echo(f"evidencepack: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("evidencepack: interrupted; no partial file was left behind", err=True)
+            click.echo(INTERRUPTED, err=True)
             ctx.exit(130)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
@@ -492,6 +493,8 @@ def batch(export: Path, cases_root: Path, out: Path, mapping, jobs, force, shard
         terminal.print_batch(report)
         if report_file is not None:
             click.echo(f"report {report_file}")
+    if report.interrupted:
+        click.echo(INTERRUPTED, err=True)
     sys.exit(report.exit_code)
 
 

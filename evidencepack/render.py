@@ -22,7 +22,7 @@ from markupsafe import Markup
 from pydantic import AwareDatetime, BaseModel
 
 from evidencepack import __version__
-from evidencepack.atomic import write_atomic
+from evidencepack.atomic import write_pair
 from evidencepack.errors import InputError, RenderError, SizeLimitError
 from evidencepack.evidence import KIND_ORDER, SCREENSHOT_KINDS
 from evidencepack.images import Recipe, default_cache_dir, prepare
@@ -596,8 +596,8 @@ def build_pack(analysis: Analysis, opts: RenderOptions, *,
     manifest_path = opts.output.with_suffix(".manifest.json")
     manifest = {**manifest, "pdf": {"file": opts.output.name, "sha256": sha, "size": len(pdf),
                                     "pages": pages, "image_step": step}}
-    write_atomic(opts.output, pdf)
-    write_atomic(manifest_path, json.dumps(manifest, ensure_ascii=False, indent=2).encode())
+    write_pair(opts.output, pdf, manifest_path,
+               json.dumps(manifest, ensure_ascii=False, indent=2).encode())
     return PackResult(pdf=opts.output, manifest=manifest_path, pages=pages, size=len(pdf),
                       sha256=sha, input_digest=manifest["input_digest"], recipe_step=step,
                       blocked_urls=list(dict.fromkeys(fetcher.blocked)),

@@ -194,3 +194,21 @@ def test_now_outside_the_years_a_dispute_has_is_exit_2(tmp_path):
     for value in ("0001-01-01T00:00:00", "9999-12-31T23:00:00+08:00"):
         result = run("check", case, "--now", value)
         assert result.exit_code == 2 and "the year must be within 1990-2100" in result.stderr
+
+
+@pytest.mark.parametrize("amount", ['"-399.00"', '"-0.01"'])
+def test_a_negative_amount_is_refused(tmp_path, amount):
+    case = _with_toml(make_case(tmp_path / "cases", photos=0), 'amount = "399.00"',
+                      f"amount = {amount}")
+    result = run("check", case, "--now", NOW)
+    assert result.exit_code == 2
+    assert "amount: must be an amount of zero or more" in result.stderr
+
+
+def test_images_inside_the_case_is_refused_before_any_pdf_is_written(tmp_path):
+    case = make_case(tmp_path / "cases", photos=0)
+    before = tree_digest(case)
+    out = tmp_path / "p.pdf"
+    result = run("build", case, "-o", out, "--images", case / "other" / "pages")
+    assert result.exit_code == 2 and "--images would write inside the case folder" in result.stderr
+    assert not out.exists() and tree_digest(case) == before
