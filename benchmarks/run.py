@@ -578,7 +578,7 @@ def phase_timings(case_dir: Path, jobs: int | None) -> list[dict]:
     """When each stage of one cold large build ran, in which process (in-process, no profiler)."""
     import weasyprint.document
 
-    from evidencepack import parallel, pipeline, render
+    from evidencepack import documents, parallel, pipeline, render
     from evidencepack.cli import _parse_time
     from evidencepack.pipeline import Options, analyse
 
@@ -594,8 +594,8 @@ def phase_timings(case_dir: Path, jobs: int | None) -> list[dict]:
             (parallel, "lay_out", "WeasyPrint layout"),
             (weasyprint.document.Document, "write_pdf", "WeasyPrint draw + write"),
             (parallel, "_stitch", "stitch pieces (pypdf)"),
-            (render, "_append_documents", "lay report pages on their placeholders"),
-            (render, "write_atomic", "write PDF + manifest (fsync)")]:
+            (documents, "stamp", "lay report pages on their placeholders"),
+            (render, "write_pair", "write PDF + manifest (fsync)")]:
         log.wrap(obj, attr, name)
     try:
         analysis = analyse(case_dir, Options(now=_parse_time(NOW, "--now")))

@@ -118,7 +118,11 @@ class Audit(BaseModel):
 def case_dirs(root: Path) -> list[Path]:
     if not root.is_dir():
         raise InputError("cases root is not a folder", path=root)
-    return sorted(p.parent for p in root.glob(f"*/{CASE_FILE}"))
+    # Not glob(): it drops a case.toml that is a broken or looping symlink, and
+    # that case must show as an error row, not vanish.
+    return sorted(child for child in root.iterdir()
+                  if (child / CASE_FILE).is_file()
+                  or (child.is_dir() and (child / CASE_FILE).is_symlink()))
 
 
 def _row(folder: Path, a: Analysis) -> AuditRow:
@@ -185,6 +189,11 @@ def build_audit(root: Path, options: Options) -> Audit:
             a = analyse(folder, options, checklists=checklists, profiles=profiles)
         except EvidencePackError as exc:
             rows.append(AuditRow(case_dir=str(folder), error=str(exc), status="error"))
+            continue
+        except Exception as exc:  # noqa: BLE001 - one broken folder must not hide the others
+            message = str(exc).splitlines()[0] if str(exc) else ""
+            rows.append(AuditRow(case_dir=str(folder), status="error",
+                                 error=f"internal error: {type(exc).__name__}: {message}"))
             continue
         rows.append(_row(folder, a))
         names.setdefault(a.report.dispute_type,

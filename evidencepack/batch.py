@@ -242,6 +242,9 @@ def _read_jsonl(path: Path, text: str, encoding: str, mapping: Mapping) -> Expor
         except json.JSONDecodeError as exc:
             records.append((number, None, f"not valid JSON ({exc.msg} at column {exc.colno})"))
             continue
+        except (ValueError, RecursionError) as exc:  # huge integers, absurd nesting
+            records.append((number, None, f"not valid JSON ({type(exc).__name__})"))
+            continue
         if not isinstance(record, dict):
             records.append((number, None, "not a JSON object"))
             continue
@@ -436,7 +439,7 @@ class _Index:
                 try:
                     data = load_toml(toml)
                 except InputError:
-                    data = None
+                    data = None  # the case's own build reports it, as its row
             self.data[child] = data
             if data:
                 for key, table in (("case_id", self.by_case_id), ("order_id", self.by_order_id)):
@@ -641,8 +644,7 @@ def run_task(task: Task) -> RowResult:
                              max_size=upload.pdf_max_bytes if upload.accepts_pdf else None,
                              max_pages=upload.pdf_max_pages if upload.accepts_pdf else None,
                              jobs=1)
-        redact = bool(task.options.get("redact"))
-        digest = input_digest(manifest_inputs(analysis), options_key(opts, analysis, redact))
+        digest = input_digest(manifest_inputs(analysis), options_key(opts, analysis))
         report = analysis.report
         result.dispute_type = analysis.case.dispute_type
         result.complete, result.score = report.complete, report.score
@@ -664,7 +666,7 @@ def run_task(task: Task) -> RowResult:
                 result.notes.append("rebuilt: " + ("inputs or options changed"
                                                    if old.get("input_digest") != digest
                                                    else "the PDF is missing or changed"))
-            pack = build_pack(analysis, opts, redact=redact)
+            pack = build_pack(analysis, opts)
             result.status = "built" if report.complete else "incomplete"
             result.pages, result.size, result.sha256 = pack.pages, pack.size, pack.sha256
     except EvidencePackError as exc:
@@ -705,6 +707,7 @@ class BatchReport(BaseModel):
     summary: dict[str, int]
     exit_code: int
     rows: list[RowResult]
+    interrupted: bool = False  # Ctrl-C: rows not built say so; exit_code is 130
 
     model_config = {"populate_by_name": True}
 
@@ -749,10 +752,18 @@ def run_batch(export_path: Path, cases_root: Path, out: Path, *, options: dict[s
         progress.start(len(results) + len(the_plan.tasks))
         for i in sorted(results):
             progress.result(results[i])
+    interrupted = False
     if the_plan.tasks:
         out.mkdir(parents=True, exist_ok=True)
-        _run_pool(the_plan.tasks, results, min(jobs, len(the_plan.tasks)), checklist_dirs,
-                  progress)
+        try:
+            _run_pool(the_plan.tasks, results, min(jobs, len(the_plan.tasks)), checklist_dirs,
+                      progress)
+        except KeyboardInterrupt:
+            # The packs being written were finished; the report still says what happened.
+            interrupted = True
+            for task in the_plan.tasks:
+                results.setdefault(task.index, task.result.model_copy(update={
+                    "status": "failed", "reason": "not built: the batch was interrupted"}))
     rows = [results[i] for i in sorted(results)]
     summary = {"rows": len(rows), **{s: sum(r.status == s for r in rows) for s in STATUSES},
                "other_shards": the_plan.other_shards}
@@ -762,7 +773,8 @@ def run_batch(export_path: Path, cases_root: Path, out: Path, *, options: dict[s
         cases_root=str(cases_root), out=str(out),
         shard=f"{shard[0]}/{shard[1]}" if shard else None, jobs=jobs, force=force,
         generated_at=generated_at.isoformat(), seconds=round(time.monotonic() - started, 2),
-        summary=summary, exit_code=exit_code(rows), rows=rows)
+        summary=summary, exit_code=130 if interrupted else exit_code(rows), rows=rows,
+        interrupted=interrupted)
 
 
 def _context():
@@ -814,6 +826,9 @@ def _run_pool(tasks: list[Task], results: dict[int, RowResult], workers: int,
         if progress:
             progress.interrupted(sum(not f.done() for f in running))
         pool.shutdown(wait=True, cancel_futures=True)
+        for future, task in running.items():  # the packs that were being written
+            if future.done() and not future.cancelled() and future.exception() is None:
+                results[task.index] = future.result()
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -14,8 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
                       model_validator)
 
-from evidencepack.errors import CaseFileError, describe_validation
+from evidencepack.errors import CaseFileError, UnsafePathError, describe_validation
 from evidencepack.models import DocType, EvidenceKind
+from evidencepack.safeio import LIMITS, inside
 from evidencepack.textio import load_toml
 
 CASE_FILE = "case.toml"
@@ -108,7 +110,7 @@ class Case(_Strict):
     intervention_at: datetime | None = None
     evidence_due_at: datetime | None = None
     statement: str | None = None
-    checklists: str | None = None  # a folder of a lead's own checklist files
+    checklists: str | None = None  # a folder in the case of a lead's own checklist files
     buyer: Party = Field(default_factory=Party)
     seller: Seller
     item: Item
@@ -133,6 +135,13 @@ class Case(_Strict):
                              "so no cents are lost to floating point")
         return value
 
+    @field_validator("amount")
+    @classmethod
+    def _amount_sane(cls, value: Decimal) -> Decimal:
+        if value < 0:  # pydantic already refuses NaN and Infinity
+            raise ValueError("must be an amount of zero or more, e.g. \"399.00\"")
+        return value
+
     @field_validator("case_id")
     @classmethod
     def _safe_case_id(cls, value: str) -> str:
@@ -155,13 +164,32 @@ class Case(_Strict):
     def _localise_times(self) -> "Case":
         # TOML local datetimes carry no zone: they mean the case's zone.
         tz = self.tz
+        low, high = LIMITS["dates"]["min_year"], LIMITS["dates"]["max_year"]
         for name in TIME_FIELDS:
             value = getattr(self, name)
+            if value is not None and not low <= value.year <= high:
+                # Year 1 or 9999 overflows the deadline arithmetic; no dispute is dated there.
+                raise ValueError(f"{name}: year {value.year} is outside {low}-{high}")
             if value is not None and value.tzinfo is None:
                 setattr(self, name, value.replace(tzinfo=tz))
         for override in self.evidence:
+            if override.captured_at is not None and not low <= override.captured_at.year <= high:
+                raise ValueError(f"evidence.captured_at: year {override.captured_at.year} "
+                                 f"is outside {low}-{high}")
             if override.captured_at is not None and override.captured_at.tzinfo is None:
                 override.captured_at = override.captured_at.replace(tzinfo=tz)
+        return self
+
+    @model_validator(mode="after")
+    def _text_lengths(self) -> "Case":
+        limit = LIMITS["case"]["max_field_chars"]
+        fields = {"statement": self.statement, "item.title": self.item.title,
+                  "seller.shop": self.seller.shop, "buyer.nick": self.buyer.nick,
+                  **{f"evidence.caption ({o.path})": o.caption for o in self.evidence}}
+        for name, value in fields.items():
+            if value is not None and len(value) > limit:
+                raise ValueError(f"{name} is {len(value):,} characters, over the limit of "
+                                 f"{limit:,} (put long text in a document under reports/)")
         return self
 
     @property
@@ -199,6 +227,10 @@ def read_case(case_dir: Path, defaults: Mapping[str, str] | None = None) -> Load
         raise CaseFileError("not a folder; give the case folder that holds case.toml",
                             path=case_dir)
     path = case_dir / CASE_FILE
+    if path.is_symlink() and not inside(case_dir, path):
+        raise UnsafePathError("case.toml is a symlink that leads outside the case folder "
+                              "(or loops); not followed", path=path,
+                              remedy="copy the file into the case folder")
     if not path.is_file():
         raise CaseFileError("case.toml is missing", path=path,
                             remedy="create one with `evidencepack init`")
@@ -298,7 +330,8 @@ def init_case(case_dir: Path, *, dispute_type: str, platform: str, now: datetime
               timezone: str = DEFAULT_TZ) -> Path:
     """Create the folders and a commented case.toml; never overwrites one."""
     path = case_dir / CASE_FILE
-    if path.exists():
+    if path.exists() or path.is_symlink():
+        # A dangling symlink "does not exist", and writing it would write its target.
         raise CaseFileError("case.toml already exists; not overwriting it", path=path)
     case_id = case_dir.resolve().name
     if not _SAFE_ID.match(case_id) or ".." in case_id:
@@ -306,7 +339,13 @@ def init_case(case_dir: Path, *, dispute_type: str, platform: str, now: datetime
     for folder in FOLDERS:
         (case_dir / folder).mkdir(parents=True, exist_ok=True)
     stamp = now.replace(microsecond=0).isoformat()
-    path.write_text(SKELETON.format(case_id=case_id, platform=platform,
-                                    dispute_type=dispute_type, now=stamp,
-                                    timezone=timezone), encoding="utf-8")
+    text = SKELETON.format(case_id=case_id, platform=platform, dispute_type=dispute_type,
+                           now=stamp, timezone=timezone)
+    # O_EXCL | O_NOFOLLOW: a link (or a file) appearing meanwhile is never written through.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
+    except FileExistsError as exc:
+        raise CaseFileError("case.toml already exists; not overwriting it", path=path) from exc
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
     return path

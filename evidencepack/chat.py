@@ -24,7 +24,7 @@ from evidencepack.models import ChatLog, ChatMessage, ChatRole, Warning_
 from evidencepack.tagging import tag_messages
 from evidencepack.textio import decode_text
 
-__all__ = ["parse_chat_file", "Redactor", "parse_time"]
+__all__ = ["parse_chat_file", "parse_time"]
 
 TEXT_SUFFIXES = {".txt", ".log"}
 CSV_SUFFIXES = {".csv"}
@@ -570,7 +570,7 @@ def _parse_json(text: str, reader: _Reader) -> None:
 
 def parse_chat_file(path: Path, display: str, *, tz: ZoneInfo, seller_nicks: list[str],
                     shop: str | None = None, buyer_nick: str | None = None,
-                    header_pattern: str | None = None) -> ChatLog:
+                    header_pattern: str | None = None, data: bytes | None = None) -> ChatLog:
     """Read one chat export into time-ordered, tagged messages.
 
     Lines that cannot be read become warnings; a file with content but not a
@@ -582,10 +582,11 @@ def parse_chat_file(path: Path, display: str, *, tz: ZoneInfo, seller_nicks: lis
         raise ParseError(f"unsupported chat file type {suffix or '(none)'!r}", path=display,
                          remedy="use .txt, .log, .csv, .json or .jsonl")
     custom = _compile_header_pattern(header_pattern) if header_pattern else None
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read file ({exc.strerror or exc})", path=display) from exc
+    if data is None:  # ``data``: the file's bytes, when the caller has read (and hashed) them
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read file ({exc.strerror or exc})", path=display) from exc
     text, _encoding = decode_text(data, display)
     # Exports mix \r\n, \n and bare \r (old Mac-style tools); editors count all.
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
@@ -611,95 +612,4 @@ def parse_chat_file(path: Path, display: str, *, tz: ZoneInfo, seller_nicks: lis
     return ChatLog(messages=messages, warnings=reader.warnings)
 
 
-# --- redaction --------------------------------------------------------------------
-
-_ID_RE = re.compile(
-    r"(?<![0-9A-Za-z])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![0-9A-Za-z])")
-_PHONE_RE = re.compile(
-    r"(?<![\d])(?:(?:\+|00)?86[\s-]?)?(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
-# Order and waybill numbers are evidence, not personal data, and are long
-# digit runs that can look like an ID card number.
-_NUMBER_LABEL = re.compile(r"(?:单号|订单|编号|运单|快递号|物流号|交易号)\s*[:：]?\s*$")
-
-_PROVINCES = ("北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|"
-              "湖南|广东|海南|四川|贵州|云南|陕西|甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|香港|澳门")
-# Characters that end a place name in running chat ("我住在西湖区…"): without
-# this the mask would swallow "住在".
-_NAME_CHAR = r"(?:(?![在是的住到寄址为我你他她把给往从请发])[\u4e00-\u9fff])"
-_PROV = rf"(?:{_PROVINCES})(?:省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)?"
-_CITY = rf"{_NAME_CHAR}{{2,5}}?(?:市|自治州|地区|盟)"
-_DISTRICT = rf"{_NAME_CHAR}{{1,5}}?(?:区|县|旗)"
-_BODY = r"[\u4e00-\u9fff0-9０-９A-Za-z#＃\-－()（） ]"
-_UNIT = r"(?:路|街|大道|道|巷|弄|胡同|号|栋|幢|单元|室|小区|村|苑|大厦|花园|公寓|楼)"
-# An address must start at a province, city or district word; the head
-# (province/city) stays readable, the rest is masked.
-_ADDRESS_RE = re.compile(
-    rf"(?:(?P<head>{_PROV}\s?(?:{_CITY})?|{_CITY})|(?={_DISTRICT}))"
-    rf"(?P<rest>\s?(?:{_DISTRICT})?{_BODY}{{0,40}}?{_UNIT}"
-    rf"(?:{_BODY}{{0,20}}?(?:号|栋|幢|单元|室|楼|层|弄))*[0-9A-Za-z\-]*)")
-_DIGIT = re.compile(r"[0-9０-９]")
-_STREET = re.compile(r"路|街|大道|道|巷|弄|胡同|小区|村|苑|大厦|花园|公寓|栋|幢|单元")
-
-
-class Redactor:
-    """Masks mainland mobile numbers, ID card numbers and street addresses.
-
-    One instance per pack: the same original value always gets the same mask,
-    and two different values never share one (a later value whose star mask
-    would equal an earlier one's gets "(2)", "(3)" appended), so a reader can
-    still tell "the same phone number again" from "another number".
-    """
-
-    def __init__(self) -> None:
-        self._masks: dict[tuple[str, str], str] = {}
-        self._taken: set[str] = set()
-        self._addresses = 0
-
-    def _unique(self, kind: str, key: str, base: str) -> str:
-        found = self._masks.get((kind, key))
-        if found is not None:
-            return found
-        mask, n = base, 1
-        while mask in self._taken:
-            n += 1
-            mask = f"{base}({n})"
-        self._masks[(kind, key)] = mask
-        self._taken.add(mask)
-        return mask
-
-    def redact(self, text: str) -> str:
-        text = _ID_RE.sub(self._id, text)
-        text = _PHONE_RE.sub(self._phone, text)
-        return _ADDRESS_RE.sub(self._address, text)
-
-    def _labelled(self, m: re.Match[str]) -> bool:
-        return bool(_NUMBER_LABEL.search(m.string[max(0, m.start() - 12):m.start()]))
-
-    def _id(self, m: re.Match[str]) -> str:
-        if self._labelled(m):
-            return m.group(0)
-        value = m.group(0).upper()
-        return self._unique("id", value, value[:4] + "*" * 12 + value[-2:])
-
-    def _phone(self, m: re.Match[str]) -> str:
-        if self._labelled(m):
-            return m.group(0)
-        head, mid, tail = m.group(1), m.group(2), m.group(3)
-        return self._unique("phone", head + mid + tail, f"{head}****{tail}")
-
-    def _address(self, m: re.Match[str]) -> str:
-        rest = m.group("rest")
-        if not (_DIGIT.search(rest) and _STREET.search(rest)):
-            # Without a street word and a number it is far more often chat
-            # ("超市门口路边", "3号色") than an address, and masking evidence is
-            # worse than missing a street.
-            return m.group(0)
-        head = m.group("head") or ""
-        lead = rest[: len(rest) - len(rest.lstrip())]
-        key = re.sub(r"\s+", "", rest)
-        found = self._masks.get(("address", key))
-        if found is None:
-            self._addresses += 1
-            found = self._unique("address", key, f"[地址{self._addresses}]")
-        return head + lead + found
 

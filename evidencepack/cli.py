@@ -21,6 +21,7 @@ from evidencepack import __version__
 from evidencepack.errors import EvidencePackError, ExitCode
 
 DEFAULT_TZ = "Asia/Shanghai"
+INTERRUPTED = "evidencepack: interrupted; no partial file was left behind"
 # For profiles that state no image limit: the Taobao refund-message figure.
 DEFAULT_IMAGE_LIMIT = 512_000
 
@@ -33,7 +34,7 @@ class EvidencePackGroup(click.Group):
             click.echo(f"evidencepack: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("evidencepack: interrupted; no partial file was left behind", err=True)
+            click.echo(INTERRUPTED, err=True)
             ctx.exit(130)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
@@ -54,6 +55,12 @@ def _parse_time(value: str | None, param: str) -> datetime | None:
     except ValueError:
         raise click.BadParameter(f"{value!r} is not an ISO time such as "
                                  "2024-03-12T10:15:00+08:00", param_hint=param) from None
+    from evidencepack.safeio import LIMITS
+
+    low, high = LIMITS["dates"]["min_year"], LIMITS["dates"]["max_year"]
+    if not low <= at.year <= high:
+        raise click.BadParameter(f"{value!r}: the year must be within {low}-{high}",
+                                 param_hint=param)
     if at.tzinfo is None:
         at = at.replace(tzinfo=ZoneInfo(os.environ.get("EVIDENCEPACK_TZ", DEFAULT_TZ)))
     return at
@@ -72,8 +79,8 @@ lang_option = click.option("--lang", type=click.Choice(["zh", "en"]), default=No
 now_option = click.option("--now", metavar="TIME", default=None,
                           help="Fix the clock for deadlines, e.g. 2024-03-13T09:00:00+08:00.")
 redact_option = click.option("--redact", is_flag=True,
-                             help="Mask phone numbers, ID numbers and addresses in chat and "
-                                  "tracking text.")
+                             help="Mask phone numbers, ID numbers and addresses in everything "
+                                  "shown: chat, tracking, statement, captions, warnings.")
 checklists_option = click.option("--checklists", "checklists", multiple=True,
                                  type=click.Path(path_type=Path, file_okay=False),
                                  help="A folder of your own checklist files, layered over the "
@@ -225,8 +232,10 @@ def build(case_dir: Path, output, lang, now, redact, checklists, generated_at, t
     from evidencepack import worksheet
     from evidencepack.claims import argue
     from evidencepack.pipeline import analyse
-    from evidencepack.render import RenderOptions, build_pack
+    from evidencepack.render import REDACT_ATTACH, RenderOptions, build_pack
 
+    if redact and attach_originals:  # refused before any work; build_pack refuses it too
+        raise InputError(REDACT_ATTACH)
     analysis = analyse(case_dir, _options(lang, now, redact, checklists))
     output = output or Path(f"{analysis.case.case_id}.pdf")
     _refuse_inside(case_dir, output, "-o")
@@ -239,7 +248,7 @@ def build(case_dir: Path, output, lang, now, redact, checklists, generated_at, t
     result = build_pack(analysis, RenderOptions(
         output=output, generated_at=stamp, templates=templates, max_size=limit,
         max_pages=upload.pdf_max_pages if upload.accepts_pdf else None,
-        attach_originals=attach_originals, jobs=jobs), redact=redact, argument=argument)
+        attach_originals=attach_originals, jobs=jobs), argument=argument)
     sheet = worksheet.write_html(worksheet.make(analysis, argument),
                                  output.with_suffix(".worksheet.html"),
                                  (templates,) if templates else ())
@@ -271,7 +280,8 @@ def build(case_dir: Path, output, lang, now, redact, checklists, generated_at, t
                                "upload_plan": str(plan.plan_file) if plan else None,
                                "complete": analysis.report.complete,
                                "score": analysis.report.score,
-                               "warnings": [str(w) for w in analysis.warnings]},
+                               "warnings": [str(w) for w in analysis.warnings]
+                               + result.warnings},
                               ensure_ascii=False, indent=2))
         return
     from evidencepack import terminal
@@ -483,6 +493,8 @@ def batch(export: Path, cases_root: Path, out: Path, mapping, jobs, force, shard
         terminal.print_batch(report)
         if report_file is not None:
             click.echo(f"report {report_file}")
+    if report.interrupted:
+        click.echo(INTERRUPTED, err=True)
     sys.exit(report.exit_code)
 
 
@@ -494,8 +506,10 @@ def batch(export: Path, cases_root: Path, out: Path, mapping, jobs, force, shard
 def verify(pdf: Path, case_dir, as_json) -> None:
     """Check a pack against its manifest and, with --case, against the case's files.
 
-    Exit 0 when everything matches, 1 on any mismatch, 2 when PDF is not a
-    pack (not a PDF, no embedded manifest).
+    Prints each check that passed. Exit 0 when everything matches and the PDF's
+    own bytes were checked against PACK.manifest.json beside it; 1 on any
+    mismatch, or when that manifest is missing (NOT VERIFIED); 2 when PDF is not
+    a pack (not a PDF, no embedded manifest).
     """
     from evidencepack.verify import verify_pack
     from evidencepack import terminal

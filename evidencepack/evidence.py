@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo
 from evidencepack.case import CASE_FILE, FOLDERS, Case
 from evidencepack.documents import assign_doc_type
 from evidencepack.errors import InputError, UnsafePathError
-from evidencepack.images import IMAGE_SUFFIXES, default_cache_dir, probe_cached
+from evidencepack.images import IMAGE_SUFFIXES, Probe, default_cache_dir, probe_cached
 from evidencepack.models import EvidenceItem, EvidenceKind, TimeSource, Warning_
+from evidencepack.safeio import LIMIT_REMEDY, LIMITS, TooLargeError, inside, read_regular
 
 TEXT_SUFFIXES = {".txt", ".log", ".csv", ".json", ".jsonl"}
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi", ".3gp", ".mkv"}
@@ -40,6 +41,9 @@ LABEL_PREFIX = {
     EvidenceKind.other: "O",
 }
 KIND_ORDER = list(LABEL_PREFIX)
+
+# Kinds read as text exports (parsed whole, so their size is limited).
+TEXT_KINDS = {EvidenceKind.chat_log, EvidenceKind.tracking_export}
 
 # Kinds whose images are screenshots: their text must stay sharp, so they are
 # kept lossless and reduced last.
@@ -105,12 +109,17 @@ def _needs_escape(ch: str) -> bool:
     return unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in _BIDI_CONTROLS
 
 
+def escape_controls(text: str) -> str:
+    """``text`` on one line, unspoofable: control characters, line separators and
+    bidi controls written as escapes (``\\n``, ``\\x1b``, ``\\u202e``)."""
+    return "".join(ch.encode("unicode_escape").decode() if _needs_escape(ch) else ch
+                   for ch in text)
+
+
 def display_path(rel: PurePosixPath) -> str:
     """A printable form of a path: undecodable bytes and control characters escaped."""
     raw = os.fsencode(str(rel))
-    text = raw.decode("utf-8", errors="backslashreplace")
-    return "".join(ch.encode("unicode_escape").decode() if _needs_escape(ch) else ch
-                   for ch in text)
+    return escape_controls(raw.decode("utf-8", errors="backslashreplace"))
 
 
 def sha256_file(path: Path) -> str:
@@ -121,12 +130,12 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def inside(root: Path, candidate: Path) -> bool:
+def _outside_message(path: Path) -> str:
     try:
-        candidate.resolve().relative_to(root.resolve())
-        return True
-    except (ValueError, OSError):
-        return False
+        path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return "symlink is a loop or dangles; not included"
+    return "symlink points outside the case folder; not included"
 
 
 def _walk(case_dir: Path, warnings: list[Warning_]) -> list[tuple[PurePosixPath, Path]]:
@@ -142,8 +151,7 @@ def _walk(case_dir: Path, warnings: list[Warning_]) -> list[tuple[PurePosixPath,
             continue
         if entry.is_symlink() and not inside(root, entry):
             warnings.append(Warning_(path=display_path(PurePosixPath(entry.name)),
-                                     message="symlink points outside the case folder; "
-                                             "not included"))
+                                     message=_outside_message(entry)))
             continue
         if entry.name not in FOLDERS:
             warnings.append(Warning_(path=display_path(PurePosixPath(entry.name)),
@@ -157,8 +165,7 @@ def _walk(case_dir: Path, warnings: list[Warning_]) -> list[tuple[PurePosixPath,
                 if sub.is_symlink():
                     rel = PurePosixPath(sub.relative_to(case_dir).as_posix())
                     warnings.append(Warning_(path=display_path(rel), message=(
-                        "symlink points outside the case folder; not included"
-                        if not inside(root, sub) else
+                        _outside_message(sub) if not inside(root, sub) else
                         "symlinked folder not followed; its files count where they really are")))
             for name in sorted(filenames, key=os.fsencode):
                 if name.startswith(".") or name in _IGNORED_NAMES:
@@ -167,20 +174,26 @@ def _walk(case_dir: Path, warnings: list[Warning_]) -> list[tuple[PurePosixPath,
                 rel = PurePosixPath(path.relative_to(case_dir).as_posix())
                 if path.is_symlink() and not inside(root, path):
                     warnings.append(Warning_(path=display_path(rel),
-                                             message="symlink points outside the case folder; "
-                                                     "not included"))
+                                             message=_outside_message(path)))
                     continue
                 if not path.is_file():
                     continue
                 found.append((rel, path))
+                if len(found) > LIMITS["case"]["max_files"]:
+                    raise InputError(f"the case folder holds more than "
+                                     f"{LIMITS['case']['max_files']} evidence files",
+                                     path=case_dir, remedy="split the evidence into several "
+                                     "cases; limits are listed in the README")
     return found
 
 
-def _resolve_override(case_dir: Path, raw: str) -> PurePosixPath:
+def case_relative(case_dir: Path, raw: str, *, field: str, what: str) -> PurePosixPath:
+    """A path case.toml names, which must stay in the case folder: relative, no
+    ``..``, and no symlink on the way out."""
     rel = PurePosixPath(raw.replace("\\", "/"))
     if rel.is_absolute() or ".." in rel.parts or not inside(case_dir, case_dir / rel):
-        raise UnsafePathError("per-file override points outside the case folder",
-                              path=case_dir / CASE_FILE, field=f"evidence.path {raw!r}")
+        raise UnsafePathError(f"{what} points outside the case folder",
+                              path=case_dir / CASE_FILE, field=field)
     return rel
 
 
@@ -192,7 +205,8 @@ def gather(case_dir: Path, case: Case, *, jobs: int | None = None
     tz = case.tz
     overrides = {}
     for override in case.evidence:
-        rel = _resolve_override(case_dir, override.path)
+        rel = case_relative(case_dir, override.path, field=f"evidence.path {override.path!r}",
+                            what="per-file override")
         if not (case_dir / rel).is_file():
             raise InputError(f"per-file override names {override.path!r}, which does not exist",
                              path=case_dir / CASE_FILE, field="evidence.path",
@@ -203,17 +217,35 @@ def gather(case_dir: Path, case: Case, *, jobs: int | None = None
 
     def inspect(entry: tuple[PurePosixPath, Path]):
         rel, path = entry
-        try:
-            stat = path.stat()
-            digest = sha256_file(path)
-        except OSError as exc:
-            raise InputError(f"cannot read evidence file ({exc.strerror})",
-                             path=display_path(rel)) from exc
         override = overrides.get(rel)
         kind = (override.kind if override and override.kind
                 else kind_for(rel.parts[0] if len(rel.parts) > 1 else "other", rel.suffix))
-        probed = (probe_cached(path, digest, tz, cache_dir, screenshot=kind in SCREENSHOT_KINDS)
-                  if rel.suffix.lower() in IMAGE_SUFFIXES else None)
+        probed = None
+        try:
+            stat = path.stat()
+            if rel.suffix.lower() in IMAGE_SUFFIXES:
+                # Hashed and decoded from the same bytes, read once.
+                try:
+                    data = read_regular(path, limit=LIMITS["files"]["max_binary_bytes"],
+                                        display=display_path(rel), what="image")
+                except TooLargeError as exc:
+                    digest = sha256_file(path)
+                    probed = Probe(problems=[f"{exc.bare_message}; not decoded"])
+                else:
+                    digest = hashlib.sha256(data).hexdigest()
+                    probed = probe_cached(data, digest, tz, cache_dir,
+                                          screenshot=kind in SCREENSHOT_KINDS)
+                    del data
+            else:
+                if kind in TEXT_KINDS and stat.st_size > LIMITS["files"]["max_text_bytes"]:
+                    # Refused before hashing: a 2 GB sparse "chat" took 23 s to hash.
+                    raise TooLargeError("text file is larger than the limit of "
+                                        f"{LIMITS['files']['max_text_bytes'] // 1_000_000} MB",
+                                        path=display_path(rel), remedy=LIMIT_REMEDY)
+                digest = sha256_file(path)
+        except OSError as exc:
+            raise InputError(f"cannot read evidence file ({exc.strerror})",
+                             path=display_path(rel)) from exc
         return rel, path, stat, digest, kind, probed
 
     # Hashing and decoding release the GIL: one thread per core halves a

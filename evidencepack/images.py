@@ -22,6 +22,7 @@ from PIL import Image, ImageFile, ImageFilter, ImageStat, UnidentifiedImageError
 
 from evidencepack.atomic import write_atomic
 from evidencepack.models import ImageInfo
+from evidencepack.safeio import LIMITS, read_verified
 
 # 12 MP phone photos are normal; 64 MP phones exist. Past this, a file is more
 # likely a decompression bomb than evidence.
@@ -53,11 +54,11 @@ class Probe:
     problems: list[str] = field(default_factory=list)
 
 
-def _open(path: Path) -> Image.Image:
+def _open(source: Path | io.BytesIO) -> Image.Image:
     with warnings.catch_warnings():
         # Pillow only warns between MAX_IMAGE_PIXELS and twice that; we refuse both.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        return Image.open(path)
+        return Image.open(source)
 
 
 def _strict() -> None:
@@ -148,7 +149,7 @@ def probe(path: Path, tz: ZoneInfo, *, screenshot: bool = False) -> Probe:
     return _probe(path, tz, _limit(Recipe(), screenshot))[0]
 
 
-def _probe(path: Path, tz: ZoneInfo, limit: int) -> tuple[Probe, Image.Image | None]:
+def _probe(source: Path | io.BytesIO, tz: ZoneInfo, limit: int) -> tuple[Probe, Image.Image | None]:
     """The probe, and the decoded page frame its quality was measured on.
 
     Decoding a 12 MP JPEG is most of the cost of both probing and preparing it,
@@ -158,7 +159,7 @@ def _probe(path: Path, tz: ZoneInfo, limit: int) -> tuple[Probe, Image.Image | N
     result = Probe()
     _strict()
     try:
-        img = _open(path)
+        img = _open(source)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         result.problems.append(f"image larger than {MAX_PIXELS // 1_000_000} MP; not decoded "
                                "(possible decompression bomb)")
@@ -212,13 +213,15 @@ def _probe(path: Path, tz: ZoneInfo, limit: int) -> tuple[Probe, Image.Image | N
     return result, frame
 
 
-def probe_cached(path: Path, sha256: str, tz: ZoneInfo, cache_dir: Path, *,
+def probe_cached(data: bytes, sha256: str, tz: ZoneInfo, cache_dir: Path, *,
                  screenshot: bool = False) -> Probe:
-    """``probe``, remembered by content digest: agents run `check` again and again, and
-    decoding every 12 MP original each time was most of its run time.
+    """``probe`` of an image's bytes, remembered by their digest: agents run `check`
+    again and again, and decoding every 12 MP original each time was most of its run time.
 
     A probe that decodes also leaves the page copy for the default recipe in the
-    cache, so the build after a `check` decodes nothing again.
+    cache, so the build after a `check` decodes nothing again. ``data`` are the
+    very bytes ``sha256`` was taken of (read once): a file rewritten meanwhile can
+    never put its picture in the cache under the digest of the first.
     """
     recipe = Recipe()
     limit = _limit(recipe, screenshot)
@@ -232,14 +235,14 @@ def probe_cached(path: Path, sha256: str, tz: ZoneInfo, cache_dir: Path, *,
                      problems=list(data["problems"]))
     except (OSError, ValueError, KeyError, TypeError):
         pass  # absent or damaged: probe again and rewrite it
-    result, frame = _probe(path, tz, limit)
-    data = {"info": result.info.model_dump() if result.info else None,
-            "exif_time": result.exif_time.isoformat() if result.exif_time else None,
-            "problems": result.problems}
+    result, frame = _probe(io.BytesIO(data), tz, limit)
+    record = {"info": result.info.model_dump() if result.info else None,
+              "exif_time": result.exif_time.isoformat() if result.exif_time else None,
+              "problems": result.problems}
     try:
         if frame is not None:
             _save_copy(frame, cache_dir / _cache_name(sha256, recipe, screenshot), recipe, screenshot)
-        write_atomic(entry, json.dumps(data).encode("utf-8"), durable=False)
+        write_atomic(entry, json.dumps(record).encode("utf-8"), durable=False)
     except OSError:
         pass  # a read-only cache only costs speed
     return result
@@ -330,14 +333,16 @@ def prepare(src: Path, sha256: str, *, screenshot: bool, recipe: Recipe,
     """Return a page-ready copy of ``src`` (orientation applied, reduced, re-encoded).
 
     Photos become JPEGs; screenshots stay lossless PNG so their text stays sharp.
-    The copy is cached by the source's digest and the recipe.
+    The copy is cached by the source's digest and the recipe, and made only from
+    bytes that hash to it (ChangedFileError otherwise).
     """
     cache_dir.mkdir(parents=True, exist_ok=True)
     target = cache_dir / _cache_name(sha256, recipe, screenshot)
     if target.exists() and _is_valid_cached(target):
         return target
+    data = read_verified(src, sha256, limit=LIMITS["files"]["max_binary_bytes"], what="image")
     _strict()
-    with _open(src) as img:
+    with _open(io.BytesIO(data)) as img:
         frame = _page_frame(img, _limit(recipe, screenshot), _valid_orientation(img))
     _save_copy(frame, target, recipe, screenshot)
     return target

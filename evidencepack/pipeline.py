@@ -18,11 +18,14 @@ from evidencepack.case import TIME_FIELDS, Case, read_case
 from evidencepack.checking import CheckContext, CheckReport, evaluate
 from evidencepack.checklist import Checklist, load_checklists
 from evidencepack.deadlines import Deadline, compute
-from evidencepack.errors import CaseFileError, InputError
-from evidencepack.evidence import gather
+from evidencepack.errors import CaseFileError, InputError, ParseError, UnsafePathError
+from evidencepack.evidence import case_relative, gather, inside
+from evidencepack.images import default_cache_dir
 from evidencepack.models import (ChatLog, ChatMessage, EvidenceItem, EvidenceKind,
                                  TrackingFacts, TrackingTimeline, Warning_)
 from evidencepack.profiles import Profile, load_profiles
+from evidencepack.redact import Redactor, redact_all
+from evidencepack.safeio import LIMITS, read_verified
 from evidencepack.tagging import chat_facts
 
 # A case time and the tracking's may differ by rounding; beyond this, we say so.
@@ -73,6 +76,9 @@ class Analysis(BaseModel):
     # Facts case.toml lacked, filled from `defaults` (batch: the refund export).
     filled: dict[str, str] = Field(default_factory=dict)
     differs: list[tuple[str, str, str]] = Field(default_factory=list)  # key, default, kept
+    # Everything above that came from the case's files is masked (redact.py):
+    # a pack built from this analysis shows and attaches nothing unmasked.
+    redacted: bool = False
 
     def facts(self) -> dict[str, Any]:
         """The derived facts scripts read (`check --json` -> facts)."""
@@ -114,6 +120,12 @@ def _src(fact: Fact | None) -> str | None:
     return fact.source if fact and fact.value else None
 
 
+def _read(case_dir: Path, item: EvidenceItem) -> bytes:
+    """An export's bytes, read once: they must be those its manifest hash names."""
+    return read_verified(item.source(case_dir), item.sha256, display=item.path,
+                         limit=LIMITS["files"]["max_text_bytes"], what="text file")
+
+
 def _parse_chat(case_dir: Path, case: Case, items: list[EvidenceItem]) -> ChatLog:
     log = ChatLog()
     for item in items:
@@ -122,7 +134,7 @@ def _parse_chat(case_dir: Path, case: Case, items: list[EvidenceItem]) -> ChatLo
         parsed = chat_mod.parse_chat_file(
             item.source(case_dir), item.path, tz=case.tz, seller_nicks=case.seller.nicks,
             shop=case.seller.shop, buyer_nick=case.buyer.nick,
-            header_pattern=case.chat.header_pattern)
+            header_pattern=case.chat.header_pattern, data=_read(case_dir, item))
         log.messages.extend(parsed.messages)
         log.warnings.extend(parsed.warnings)
     log.messages.sort(key=lambda m: m.at)
@@ -130,11 +142,27 @@ def _parse_chat(case_dir: Path, case: Case, items: list[EvidenceItem]) -> ChatLo
 
 
 def _parse_tracking(case_dir: Path, case: Case, items: list[EvidenceItem]) -> TrackingTimeline:
-    timelines = [
-        tracking_mod.parse_tracking_file(item.source(case_dir), item.path, tz=case.tz,
-                                         carrier=case.tracking.carrier or None,
-                                         number=case.tracking.number or None)
-        for item in items if item.kind == EvidenceKind.tracking_export and item.size > 0]
+    timelines = []
+    limits = LIMITS["tracking"]
+    for item in items:
+        if item.kind != EvidenceKind.tracking_export or item.size == 0:
+            continue
+        timeline = tracking_mod.parse_tracking_file(
+            item.source(case_dir), item.path, tz=case.tz, carrier=case.tracking.carrier or None,
+            number=case.tracking.number or None, data=_read(case_dir, item))
+        if len(timeline.events) > limits["max_events"]:
+            raise ParseError(f"{len(timeline.events):,} tracking events, over the limit of "
+                             f"{limits['max_events']:,} for one parcel", path=item.path,
+                             remedy="check that the file is one parcel's tracking")
+        for ev in timeline.events:
+            for name in ("text", "location"):
+                value = getattr(ev, name)
+                if value and len(value) > limits["max_event_chars"]:
+                    setattr(ev, name, value[:limits["max_event_chars"]] + "…")
+                    timeline.warnings.append(Warning_(path=item.path, line=ev.line, message=(
+                        f"event {name} of {len(value):,} characters cut at "
+                        f"{limits['max_event_chars']:,} (marked …)")))
+        timelines.append(timeline)
     if not timelines:
         return TrackingTimeline(carrier=case.tracking.carrier or None,
                                 number=case.tracking.number or None)
@@ -193,9 +221,14 @@ def analyse(case_dir: Path, options: Options | None = None, *,
         raise CaseFileError(f"unknown platform {case.platform!r} (one of: "
                             f"{', '.join(sorted(profiles))})", path=case_file, field="platform")
     profile = profiles[case.platform].with_overrides(case.profile, source=case_file)
+    if inside(case_dir, default_cache_dir()):
+        raise UnsafePathError("the image cache (EVIDENCEPACK_CACHE) lies inside the case "
+                              "folder, which is never written to", path=default_cache_dir(),
+                              remedy="point EVIDENCEPACK_CACHE outside the case folder")
     dirs = list(options.checklist_dirs)
     if case.checklists:
-        dirs.append((case_dir / case.checklists))
+        dirs.append(case_dir / case_relative(case_dir, case.checklists, field="checklists",
+                                             what="the checklists folder"))
     if checklists is None or dirs:
         checklists = load_checklists(dirs)
     if case.dispute_type not in checklists:
@@ -207,12 +240,6 @@ def analyse(case_dir: Path, options: Options | None = None, *,
     evidence, warnings = gather(case_dir, case, jobs=options.jobs)
     chat = _parse_chat(case_dir, case, evidence)
     tracking = _parse_tracking(case_dir, case, evidence)
-    if options.redact:
-        redactor = chat_mod.Redactor()
-        for message in chat.messages:
-            message.text = redactor.redact(message.text)
-        for event in tracking.events:
-            event.text = redactor.redact(event.text)
     facts = tracking_mod.derive_facts(tracking, now=now)
     warnings = [*warnings, *chat.warnings, *tracking.warnings]
     for item in evidence:
@@ -228,13 +255,31 @@ def analyse(case_dir: Path, options: Options | None = None, *,
         if name in times:
             times[name].kind = "export"
     report = evaluate(checklists[case.dispute_type], ctx, lang)
+    if options.redact:
+        # Last, over everything built from the files, so nothing shown escapes it;
+        # the checklist was evaluated on the text as written.
+        redact_all(Redactor(), messages=chat.messages, events=tracking.events,
+                   warnings=warnings, case=case, evidence=evidence)
     return Analysis(case_dir=case_dir, case=case, profile=profile, lang=lang, now=now,
                     evidence=evidence, chat=chat, tracking=tracking, tracking_facts=facts,
                     chat_counts=chat_facts(chat.messages), times=times,
                     checklist=checklists[case.dispute_type], report=report,
                     deadlines=compute(case, profile, now, lang, tracking=tracking, facts=facts),
                     warnings=warnings, filled=filled,
-                    differs=differs)
+                    differs=differs, redacted=options.redact)
+
+
+def printable(analysis: Analysis) -> tuple[Analysis, list[str]]:
+    """The analysis as a pack prints it, and what was cut: at most ``max_messages``
+    messages (check and the checklist count them all; the originals hold the rest)."""
+    limit = LIMITS["chat"]["max_messages"]
+    messages = analysis.chat.messages
+    if len(messages) <= limit:
+        return analysis, []
+    chat = analysis.chat.model_copy(update={"messages": messages[:limit]})
+    return analysis.model_copy(update={"chat": chat}), [
+        f"chat: {len(messages):,} messages, over the limit of {limit:,} a pack prints: it "
+        f"shows the first {limit:,}; all are in the original files, whose hashes it carries"]
 
 
 def check_json(analysis: Analysis) -> dict[str, Any]:

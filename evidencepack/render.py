@@ -18,21 +18,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 from pydantic import AwareDatetime, BaseModel
 
 from evidencepack import __version__
-from evidencepack.atomic import write_atomic
-from evidencepack.errors import RenderError, SizeLimitError
+from evidencepack.atomic import write_pair
+from evidencepack.errors import InputError, RenderError, SizeLimitError
 from evidencepack.evidence import KIND_ORDER, SCREENSHOT_KINDS
 from evidencepack.images import Recipe, default_cache_dir, prepare
 from evidencepack.labels import BUILTIN_TEMPLATES, load_labels, money, zone_text
 from evidencepack.claims import Argument, argue
 from evidencepack.tagging import tag_name
 from evidencepack.models import EvidenceItem, EvidenceKind, TimeSource, TrackingStatus
-from evidencepack.pipeline import Analysis
-from evidencepack import parallel
+from evidencepack.pipeline import Analysis, printable
+from evidencepack.safeio import LIMITS, read_verified
+from evidencepack import appended, parallel, templating
 from evidencepack import tracking as tracking_mod
 
 FETCH_PREFIX = "evidencepack:/prepared/"
@@ -50,6 +50,10 @@ ALWAYS_IN_TIMELINE = {"buyer_agrees", "buyer_consents_proxy_signing",
 # minutes); a message longer than this is cut in the pack, saying so, and the
 # whole text stays in the exhibit's original file, whose hash the pack carries.
 MAX_MESSAGE_CHARS = 4000
+
+REDACT_ATTACH = ("--redact and --attach-originals cannot be combined: the original files "
+                 "cannot be masked, and a redacted pack must carry nothing unmasked "
+                 "(build without --attach-originals, or without --redact)")
 
 # Step by step, what --max-size may trade away: photos first, screenshots last.
 SIZE_LADDER = [
@@ -83,6 +87,9 @@ class PackResult(BaseModel):
     blocked_urls: list[str]
     # Where each section, exhibit, message and tracking row is: anchor -> page (from 1).
     pages_of: dict[str, int] = {}
+    # Problems found only while rendering (an image that could not be prepared,
+    # a PDF that could not be appended), as "path: problem" like the analysis's.
+    warnings: list[str] = []
 
 
 class CaseFetcher:
@@ -177,11 +184,10 @@ class Prepared:
     src: dict[str, str] = field(default_factory=dict)  # evidence path -> fetch URL
     pdf_pages: dict[str, int] = field(default_factory=dict)  # evidence path -> page count
     problems: dict[str, str] = field(default_factory=dict)
+    documents: list[appended.Document] = field(default_factory=list)  # PDFs to append
 
 
 def _prepare_all(analysis: Analysis, recipe: Recipe, cache_dir: Path, jobs: int | None) -> Prepared:
-    from pypdf import PdfReader
-
     out = Prepared()
     images = [e for e in analysis.evidence if e.image is not None]
 
@@ -205,9 +211,12 @@ def _prepare_all(analysis: Analysis, recipe: Recipe, cache_dir: Path, jobs: int 
     for item in analysis.evidence:
         if item.media_type == "application/pdf":
             try:
-                out.pdf_pages[item.path] = len(PdfReader(item.source(analysis.case_dir)).pages)
-            except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds
-                out.problems[item.path] = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+                doc = appended.read_document(item, analysis.case_dir)
+            except appended.DocumentProblem as exc:
+                out.problems[item.path] = str(exc)
+                continue
+            out.documents.append(doc)
+            out.pdf_pages[item.path] = doc.pages
     return out
 
 
@@ -418,13 +427,6 @@ def build_context(analysis: Analysis, prepared: Prepared, opts: RenderOptions,
 
 # --- rendering -----------------------------------------------------------------------
 
-def _environment(template_dirs: list[Path]) -> Environment:
-    return Environment(loader=FileSystemLoader([str(d) for d in template_dirs]),
-                       autoescape=select_autoescape(["html", "j2", "html.j2"],
-                                                    default_for_string=True, default=True),
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-
-
 def _template_dirs(opts: RenderOptions) -> list[Path]:
     dirs = [BUILTIN_TEMPLATES]
     if opts.templates:
@@ -441,40 +443,7 @@ def _css_text(dirs: list[Path]) -> str:
     raise RenderError("pack.css not found in the template folders")  # pragma: no cover
 
 
-def _append_documents(writer, analysis: Analysis, anchors: dict[str, int],
-                      prepared: Prepared) -> None:
-    """Lay each appended PDF's pages onto the placeholder pages reserved for them.
-
-    The placeholders already carry the pack's header and footer and are counted
-    in "page X of Y" and the contents, so the stamped result needs no renumbering.
-    """
-    from pypdf import PdfReader, Transformation
-
-    for item in analysis.evidence:
-        n = prepared.pdf_pages.get(item.path)
-        if not n:
-            continue
-        source = PdfReader(item.source(analysis.case_dir))
-        for i in range(n):
-            page_index = anchors.get(f"docpage-{item.label}-{i + 1}")
-            if page_index is None:  # pragma: no cover - the template lost a placeholder
-                continue
-            target = writer.pages[page_index]
-            page = source.pages[i]
-            # The area inside the pack's margins (A4, 20/16/18/16 mm) in points.
-            box_w = float(target.mediabox.width) - 2 * 16 * 72 / 25.4
-            box_h = float(target.mediabox.height) - (20 + 18) * 72 / 25.4
-            w, h = float(page.mediabox.width), float(page.mediabox.height)
-            scale = min(box_w / w, box_h / h)
-            dx = 16 * 72 / 25.4 + (box_w - w * scale) / 2
-            dy = 18 * 72 / 25.4 + (box_h - h * scale) / 2
-            target.merge_transformed_page(
-                page, Transformation().translate(-float(page.mediabox.left),
-                                                 -float(page.mediabox.bottom))
-                .scale(scale).translate(dx, dy))
-
-
-def options_key(opts: RenderOptions, analysis: Analysis, redact: bool) -> str:
+def options_key(opts: RenderOptions, analysis: Analysis) -> str:
     """The options that change a pack's content (for the resumable batch's digest).
 
     ``generated_at`` is deliberately left out: it is a stamp of when, not an input,
@@ -482,7 +451,7 @@ def options_key(opts: RenderOptions, analysis: Analysis, redact: bool) -> str:
     "now" would never find a pack up to date. Facts filled from a refund export
     (``analysis.filled``) are inputs that case.toml's hash does not cover, so they are in.
     """
-    key = {"lang": analysis.lang, "redact": redact,
+    key = {"lang": analysis.lang, "redact": analysis.redacted,
            "max_size": opts.max_size, "attach": opts.attach_originals,
            "templates": str(opts.templates) if opts.templates else None}
     if analysis.filled:
@@ -490,39 +459,50 @@ def options_key(opts: RenderOptions, analysis: Analysis, redact: bool) -> str:
     return json.dumps(key, sort_keys=True, ensure_ascii=False)
 
 
-def render_pdf(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
-               recipe_step: int = 0, argument: Argument | None = None) -> tuple[bytes, int, CaseFetcher, dict, dict[str, int]]:
-    """One rendering at one step of the size ladder:
-    (pdf bytes, pages, fetcher, manifest, anchor -> page index)."""
+def render_pdf(analysis: Analysis, opts: RenderOptions, *, recipe_step: int = 0,
+               argument: Argument | None = None
+               ) -> tuple[bytes, int, CaseFetcher, dict, dict[str, int], list[str]]:
+    """One rendering at one step of the size ladder: (pdf bytes, pages, fetcher,
+    manifest, anchor -> page index, the problems found while rendering)."""
     from weasyprint import Attachment
 
+    analysis, cut_notes = printable(analysis)
     dirs = _template_dirs(opts)
     L = load_labels(analysis.lang, tuple(dirs))
     cache_dir = opts.cache_dir or default_cache_dir()
     prepared = _prepare_all(analysis, SIZE_LADDER[recipe_step], cache_dir, opts.jobs)
     inputs = manifest_inputs(analysis)
-    digest = input_digest(inputs, options_key(opts, analysis, redact))
+    digest = input_digest(inputs, options_key(opts, analysis))
     manifest = {
         "schema": "evidencepack.manifest/1", "tool": f"evidencepack {__version__}",
         "case_id": analysis.case.case_id, "dispute_type": analysis.case.dispute_type,
-        "platform": analysis.case.platform, "lang": analysis.lang, "redacted": redact,
+        "platform": analysis.case.platform, "lang": analysis.lang, "redacted": analysis.redacted,
         "generated_at": opts.generated_at.astimezone(analysis.case.tz).isoformat(),
         "timezone": analysis.case.timezone, "input_digest": digest, "inputs": inputs,
         "checklist": {"complete": analysis.report.complete, "score": analysis.report.score},
     }
     if analysis.filled:
         manifest["filled_from_export"] = analysis.filled
-    context = build_context(analysis, prepared, opts, L, digest, redact,
+    context = build_context(analysis, prepared, opts, L, digest, analysis.redacted,
                             argument or argue(analysis, L))
-    template = _environment(dirs).get_template("pack.html.j2")
-    html = template.render(**context)
+    template = templating.guarded(lambda: templating.environment(dirs).get_template("pack.html.j2"))
+    html = templating.guarded(lambda: template.render(**context))
     css = _css_text(dirs)
     fetcher = CaseFetcher(prepared.urls)
-    attachments = [("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode(),
-                    "evidencepack manifest")]
+    originals = []
     if opts.attach_originals:
-        attachments += [(f"{e.label}-{Path(e.path).name}", e.source(analysis.case_dir).read_bytes(),
+        # The attached bytes are those the manifest's digest names (read_verified).
+        originals += [(f"{e.label}-{Path(e.path).name}",
+                         read_verified(e.source(analysis.case_dir), e.sha256, display=e.path,
+                                       limit=LIMITS["files"]["max_binary_bytes"]),
                          f"{e.label} original, sha256 {e.sha256}") for e in analysis.evidence]
+    def embedded(pages: int) -> list[tuple[str, bytes, str]]:
+        # The embedded manifest records the page count, so `verify` alone sees a
+        # deleted or added page (not a forger who rewrites the manifest too: README).
+        manifest["pages"] = pages
+        return [("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode(),
+                 "evidencepack manifest"), *originals]
+
     # WeasyPrint logs each refused URL and every unsupported CSS property; the
     # pack reports refusals itself, so keep its logger quiet.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
@@ -538,10 +518,10 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
             pages = len(writer.pages)
             from pypdf.generic import TextStringObject
 
-            for name, data, description in attachments:
-                embedded = writer.add_attachment(name, data)
-                embedded.description = TextStringObject(description)
-                embedded.creation_date = embedded.modification_date = opts.generated_at
+            for name, data, description in embedded(pages):
+                attached = writer.add_attachment(name, data)
+                attached.description = TextStringObject(description)
+                attached.creation_date = attached.modification_date = opts.generated_at
         else:
             writer = None
             document = parallel.lay_out(parallel.whole(html), css, fetcher)
@@ -551,7 +531,7 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
             pdf = document.write_pdf(attachments=[
                 Attachment(file_obj=io.BytesIO(data), name=name, description=description,
                            created=opts.generated_at, modified=opts.generated_at)
-                for name, data, description in attachments])
+                for name, data, description in embedded(pages)])
     except RenderError:
         raise
     except Exception as exc:  # noqa: BLE001 - layout errors must not be tracebacks
@@ -560,12 +540,13 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
         from pypdf import PdfReader, PdfWriter
 
         writer = writer or PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
-        _append_documents(writer, analysis, anchors, prepared)
+        appended.stamp(writer, prepared.documents, anchors)
     if writer is not None:
         out = io.BytesIO()
         writer.write(out)
         pdf = out.getvalue()
-    return pdf, pages, fetcher, manifest, anchors
+    return pdf, pages, fetcher, manifest, anchors, cut_notes + [
+        f"{path}: {problem}" for path, problem in prepared.problems.items()]
 
 
 @contextmanager
@@ -584,14 +565,19 @@ def without_cycle_collection():
             gc.enable()
 
 
-def build_pack(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
+def build_pack(analysis: Analysis, opts: RenderOptions, *,
                argument: Argument | None = None) -> PackResult:
-    """Render, fit the size limit step by step, and write the PDF and its manifest atomically."""
+    """Render, fit the size limit step by step, and write the PDF and its manifest atomically.
+
+    A redacted analysis (``analysis.redacted``) makes a redacted pack; its
+    originals cannot be masked, so they are never attached to it."""
+    if analysis.redacted and opts.attach_originals:
+        raise InputError(REDACT_ATTACH)
     step = 0
     while True:
         with without_cycle_collection():
-            pdf, pages, fetcher, manifest, anchors = render_pdf(
-                analysis, opts, redact=redact, recipe_step=step, argument=argument)
+            pdf, pages, fetcher, manifest, anchors, problems = render_pdf(
+                analysis, opts, recipe_step=step, argument=argument)
         too_big = opts.max_size is not None and len(pdf) > opts.max_size
         if not too_big or step == len(SIZE_LADDER) - 1:
             break
@@ -610,9 +596,10 @@ def build_pack(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
     manifest_path = opts.output.with_suffix(".manifest.json")
     manifest = {**manifest, "pdf": {"file": opts.output.name, "sha256": sha, "size": len(pdf),
                                     "pages": pages, "image_step": step}}
-    write_atomic(opts.output, pdf)
-    write_atomic(manifest_path, json.dumps(manifest, ensure_ascii=False, indent=2).encode())
+    write_pair(opts.output, pdf, manifest_path,
+               json.dumps(manifest, ensure_ascii=False, indent=2).encode())
     return PackResult(pdf=opts.output, manifest=manifest_path, pages=pages, size=len(pdf),
                       sha256=sha, input_digest=manifest["input_digest"], recipe_step=step,
                       blocked_urls=list(dict.fromkeys(fetcher.blocked)),
-                      pages_of={name: index + 1 for name, index in anchors.items()})
+                      pages_of={name: index + 1 for name, index in anchors.items()},
+                      warnings=problems)

@@ -11,6 +11,7 @@ from rich.text import Text
 from evidencepack.checklist import Checklist
 from evidencepack.deadlines import NAMES as DEADLINE_NAMES
 from evidencepack.deadlines import time_left_text
+from evidencepack.evidence import escape_controls
 from evidencepack.labels import load_labels
 from evidencepack.pipeline import Analysis
 
@@ -21,8 +22,11 @@ URGENCY_STYLE = {"overdue": "bold red", "due_24h": "red", "due_72h": "yellow", "
 
 
 def console() -> Console:
-    # Wide enough for Chinese titles when piped into a file or a CI log.
-    return Console(highlight=False, soft_wrap=False, width=None if _tty() else 120)
+    # Wide enough for Chinese titles when piped into a file or a CI log. No markup
+    # and no emoji codes: every string printed may come from a case file, an
+    # export or a manifest, and "[/bold]" or "[link=…]" there is text, not style.
+    return Console(highlight=False, soft_wrap=False, width=None if _tty() else 120,
+                   markup=False, emoji=False)
 
 
 def _tty() -> bool:
@@ -36,7 +40,7 @@ def print_check(analysis: Analysis) -> None:
     zh = analysis.lang == "zh"
     r = analysis.report
     case = analysis.case
-    out.print(Text(f"{case.case_id} · {r.name} · {analysis.profile.name(analysis.lang)}",
+    out.print(Text(_flat(f"{case.case_id} · {r.name} · {analysis.profile.name(analysis.lang)}"),
                    style="bold"))
     table = Table(show_header=True, header_style="bold", expand=False, show_lines=False)
     table.add_column("", width=2)
@@ -51,7 +55,7 @@ def print_check(analysis: Analysis) -> None:
             notes = "同组已满足" if zh else "covered by its group"
         if item.reasons and not (item.status == "missing" and item.group_met):
             notes = "; ".join(filter(None, [notes, *item.reasons]))
-        table.add_row(Text(mark, style=style), item.title, item.level, notes)
+        table.add_row(Text(mark, style=style), _flat(item.title), item.level, _flat(notes))
     out.print(table)
     score = f"{r.satisfied_units}/{r.required_units}"
     verdict = ("完整" if r.complete else "不完整") if zh else ("complete" if r.complete else "incomplete")
@@ -66,26 +70,26 @@ def print_check(analysis: Analysis) -> None:
         if d.everyday_at is not None:
             note += ("，平日规则 " if zh else "; everyday rule ") + \
                 d.everyday_at.strftime("%Y-%m-%d %H:%M")
-        dl.add_row(d.label, at, status, note)
+        dl.add_row(_flat(d.label), _flat(at), status, note)
     out.print(Text("处理时限" if zh else "Deadlines", style="bold"))
     out.print(dl)
     for w in analysis.warnings:
-        out.print(Text(f"warning: {w}", style="yellow"))
-    out.print(Text(("下一步：" if zh else "Next: ") + analysis.next_action(), style="bold"))
+        out.print(Text(f"warning: {_flat(w)}", style="yellow"))
+    out.print(Text(("下一步：" if zh else "Next: ") + _flat(analysis.next_action()), style="bold"))
 
 
 def print_build(analysis: Analysis, result, worksheet: Path, plan=None) -> None:
     out = console()
     zh = analysis.lang == "zh"
-    for w in analysis.warnings:
-        out.print(Text(f"warning: {w}", style="yellow"))
+    for w in [*analysis.warnings, *result.warnings]:
+        out.print(Text(f"warning: {_flat(w)}", style="yellow"))
     missing = analysis.report.missing
     if missing:
         out.print(Text(("证据不完整，缺：" if zh else "Incomplete, missing: ")
-                       + "; ".join(i.title for i in missing), style="red"))
-    out.print(f"wrote {result.pdf} ({result.pages} pages, {result.size / 1024 / 1024:.1f} MB)")
-    out.print(f"      {result.manifest} (sha256 {result.sha256[:12]}…)")
-    out.print(Text(load_labels(analysis.lang)["ws_written"].format(path=worksheet)))
+                       + _flat("; ".join(i.title for i in missing)), style="red"))
+    out.print(f"wrote {_flat(result.pdf)} ({result.pages} pages, {result.size / 1024 / 1024:.1f} MB)")
+    out.print(f"      {_flat(result.manifest)} (sha256 {result.sha256[:12]}…)")
+    out.print(Text(load_labels(analysis.lang)["ws_written"].format(path=_flat(worksheet))))
     if plan is not None and plan.images:
         images = plan.images
         largest = max(i.size for i in images)
@@ -158,24 +162,22 @@ def print_queue(rows, lang: str) -> None:
         table.add_column(title[0] if zh else title[1])
     for r in rows:
         if r.error:
-            table.add_row(Text(Path(r.case_dir).name, style="red"), "", "", "",
-                          Text("error", style="bold red"), Text(r.error, style="red"))
+            table.add_row(Text(_flat(Path(r.case_dir).name), style="red"), "", "", "",
+                          Text("error", style="bold red"), Text(_flat(r.error), style="red"))
             continue
         at = r.next_deadline_at.strftime("%m-%d %H:%M") if r.next_deadline_at else ""
         score = Text(f"{r.score:.0%}", style="green" if r.complete else "red")
         left = Text(time_left_text(r.hours_left, zh) or r.status, style=URGENCY_STYLE.get(r.status, ""))
         name = DEADLINE_NAMES[r.next_deadline][0 if zh else 1] if r.next_deadline else ""
-        table.add_row(r.case_id, r.dispute_type, score, f"{name} {at}".strip(),
-                      left, r.first_missing or "")
+        table.add_row(_flat(r.case_id), _flat(r.dispute_type), score, f"{name} {at}".strip(),
+                      left, _flat(r.first_missing))
     console().print(table)
 
 
-def _flat(text: str | None) -> str:
-    """Case text on one terminal line: control and line-separator characters become spaces."""
-    import unicodedata
-
-    return "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
-                   for c in text or "")
+def _flat(text: object) -> str:
+    """Input text on one terminal line, printed as written: control characters, line
+    separators and bidi controls escaped (no escape sequence reaches the terminal)."""
+    return escape_controls("" if text is None else str(text))
 
 
 _AUDIT_DEADLINES = {"respond_by": ("处理截止", "Respond by"),
@@ -256,7 +258,8 @@ class BatchProgress:
         import sys
 
         self.bar = sys.stderr.isatty() if bar is None else bar
-        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False,
+                           emoji=False)
         self.total = self.done = 0
         self._progress = None
         self._task = None
@@ -326,23 +329,25 @@ def print_batch(report) -> None:
     out.print(Text(f"{s['rows']} rows{shard}: {s['built']} built, {s['incomplete']} incomplete, "
                    f"{s['skipped']} skipped, {s['failed']} failed, {s['error']} error rows "
                    f"in {report.seconds:.1f} s (-j {report.jobs})", style="bold"))
-    out.print(f"packs in {report.out}")
+    out.print(f"packs in {_flat(report.out)}")
 
 
 def print_verify(report) -> None:
     out = console()
     out.soft_wrap = True  # paths and hashes stay whole on one line
-    title = f"{report.pdf}: " + ("OK" if report.ok else "MISMATCH")
-    out.print(Text(title, style="bold green" if report.ok else "bold red"))
+    word = {"ok": "OK", "mismatch": "MISMATCH", "unverified": "NOT VERIFIED"}[report.status]
+    out.print(Text(f"{_flat(report.pdf)}: {word}", style="bold green" if report.ok else "bold red"))
     if report.case_id:
-        out.print(f"case {_flat(report.case_id)}, generated {report.generated_at}, "
-                  f"input digest {report.input_digest}")
+        out.print(f"case {_flat(report.case_id)}, generated {_flat(report.generated_at)}, "
+                  f"input digest {_flat(report.input_digest)}")
     out.print(f"pdf sha256 {report.pdf_sha256}" +
-              (f" (checked against {report.manifest_file})" if report.manifest_file else ""))
+              (f" (checked against {_flat(report.manifest_file)})" if report.manifest_file else ""))
     if report.case_dir:
-        out.print(f"case folder {report.case_dir}: {report.checked_files} recorded file(s) "
+        out.print(f"case folder {_flat(report.case_dir)}: {report.checked_files} recorded file(s) "
                   f"checked, {len(report.changed)} changed, {len(report.missing)} missing, "
                   f"{len(report.added)} added")
+    for check in report.verified:
+        out.print(Text("verified: " + _flat(check), style="green"))
     for problem in report.problems:
         out.print(Text(_flat(problem), style="red"))
     for note in report.notes:

@@ -14,6 +14,7 @@ from pathlib import Path
 from charset_normalizer import from_bytes
 
 from evidencepack.errors import InputError
+from evidencepack.safeio import LIMITS, read_regular
 
 _BOMS = [
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -75,10 +76,9 @@ def decode_text(data: bytes, path: Path | str) -> tuple[str, str]:
 
 
 def read_text(path: Path, *, display: str | None = None) -> tuple[str, str]:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read file ({exc.strerror})", path=display or path) from exc
+    # A regular file within the text limit: a FIFO named as a checklist folder's
+    # file must not hang the run, nor a 2 GB file be read whole.
+    data = read_regular(path, limit=LIMITS["files"]["max_text_bytes"], display=display or path)
     return decode_text(data, display or path)
 
 
@@ -86,6 +86,9 @@ def load_toml(path: Path, *, display: str | None = None, error=InputError) -> di
     text, _ = read_text(path, display=display)
     try:
         return tomllib.loads(text)
+    except RecursionError as exc:  # tomllib recurses once per nested array or table
+        raise error("not valid TOML: nested too deeply", path=display or path,
+                    remedy="remove the deeply nested value") from exc
     except tomllib.TOMLDecodeError as exc:
         # tomllib puts "(at line N, column M)" in its message; keep it, it is the clue.
         raise error(f"not valid TOML: {exc}", path=display or path,

@@ -34,7 +34,7 @@ from evidencepack.models import (
     TrackingTimeline,
     Warning_,
 )
-from evidencepack.textio import read_text
+from evidencepack.textio import decode_text
 
 __all__ = [
     "GAP_THRESHOLD_HOURS",
@@ -760,7 +760,8 @@ def _looks_like_json(text: str) -> bool:
 
 
 def parse_tracking_file(path: Path, display: str, *, tz: ZoneInfo,
-                        carrier: str | None = None, number: str | None = None) -> TrackingTimeline:
+                        carrier: str | None = None, number: str | None = None,
+                        data: bytes | None = None) -> TrackingTimeline:
     """Read one tracking export (Kuaidi100 JSON, CSV or copied page text).
 
     ``carrier`` and ``number`` come from the case file and win over what the
@@ -769,13 +770,15 @@ def parse_tracking_file(path: Path, display: str, *, tz: ZoneInfo,
     """
     path = Path(path)
     try:
-        size = path.stat().st_size
+        # ``data``: the file's bytes, when the caller has read (and hashed) them.
+        size = len(data) if data is not None else path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ParseError(f"file is {size // (1024 * 1024)} MB, too large for a tracking "
+                             "export", path=display, remedy="check that the right file is named")
+        data = data if data is not None else path.read_bytes()
     except OSError as exc:
         raise ParseError(f"cannot read file ({exc.strerror})", path=display) from exc
-    if size > MAX_FILE_BYTES:
-        raise ParseError(f"file is {size // (1024 * 1024)} MB, too large for a tracking export",
-                         path=display, remedy="check that the right file is named")
-    text, encoding = read_text(path, display=display)
+    text, encoding = decode_text(data, display)
     warnings: list[Warning_] = []
     replaced = text.count("\ufffd")
     if replaced:

@@ -1,12 +1,19 @@
 """`evidencepack verify`: is this the pack that was built, from these files?
 
-Three checks, each only when its evidence is at hand:
+It says exactly what it checked (``verified``) and passes only when it could
+vouch for the PDF's own bytes:
 
-* the PDF's own SHA-256 against ``PACK.manifest.json`` beside it (the manifest
-  embedded in the PDF cannot hold the hash of the file that contains it);
+* the PDF's SHA-256 against ``PACK.manifest.json`` beside it (the manifest
+  embedded in the PDF cannot hold the hash of the file that contains it); with
+  no manifest beside it the PDF is *unverified*, exit 1, never OK;
+* the page count against the embedded manifest and the one beside it, so a
+  deleted or added page shows even in a lone PDF;
 * the embedded manifest against the one beside it (same case, same inputs);
-* with ``--case``, every input file's SHA-256 against the case folder now:
-  files changed, missing or added since the pack was built.
+* with ``--case``, every input file's SHA-256 against the case folder now.
+
+What this cannot show: someone who rewrites the PDF, its embedded manifest and
+the manifest beside it together. Only a copy of the manifest (or its digest)
+kept where they cannot write, or a signature, does that (README, "Trust").
 """
 
 from __future__ import annotations
@@ -33,6 +40,10 @@ class VerifyReport(BaseModel):
     schema_: str = Field("evidencepack.verify/1", alias="schema")
     pdf: str
     ok: bool = True
+    # ok: every check passed and the PDF's bytes were vouched for; mismatch: a
+    # check failed; unverified: nothing failed, but the PDF's bytes were not checked.
+    status: str = "ok"
+    verified: list[str] = Field(default_factory=list)  # each check that passed, one line
     case_id: str | None = None
     generated_at: str | None = None
     input_digest: str | None = None
@@ -53,7 +64,14 @@ class VerifyReport(BaseModel):
 
     def fail(self, message: str) -> None:
         self.ok = False
+        self.status = "mismatch"
         self.problems.append(message)
+
+    def unverified(self, note: str) -> None:
+        self.ok = False
+        if self.status == "ok":
+            self.status = "unverified"
+        self.notes.append(note)
 
 
 def embedded_manifest(pdf: Path) -> dict:
@@ -100,19 +118,22 @@ def verify_pack(pdf: Path, case_dir: Path | None = None) -> VerifyReport:
         except (OSError, ValueError) as exc:
             report.fail(f"{beside_path.name}: not readable as JSON ({exc})")
     else:
-        report.notes.append(f"no {beside_path.name} beside the PDF: the PDF's own bytes "
-                            "cannot be checked, only what it embeds")
-    expected = ((beside or {}).get("pdf") or {}).get("sha256") if isinstance(beside, dict) else None
+        report.unverified(f"no {beside_path.name} beside the PDF: its own bytes cannot be "
+                          "vouched for, only what it embeds (keep the manifest with the PDF)")
+    recorded = ((beside or {}).get("pdf") or {}) if isinstance(beside, dict) else {}
+    expected = recorded.get("sha256")
     if beside is not None and expected is None:
         report.fail(f"{beside_path.name} records no pdf.sha256")
     elif expected and expected != actual:
         report.fail(f"{pdf.name}: the PDF's bytes changed since it was built (sha256 {actual[:16]}…, "
                     f"{beside_path.name} records {expected[:16]}…)")
+    elif expected:
+        report.verified.append(f"the PDF's SHA-256 is the one {beside_path.name} records")
 
     try:
         manifest = embedded_manifest(pdf)
     except InputError:
-        if not report.ok:  # a tampered file may no longer parse: the hash already said so
+        if report.status == "mismatch":  # a tampered file may not parse: the hash said so
             report.notes.append("the embedded manifest could not be read either")
             return report
         raise
@@ -123,9 +144,35 @@ def verify_pack(pdf: Path, case_dir: Path | None = None) -> VerifyReport:
         report.fail(f"{beside_path.name} belongs to another build (input digest "
                     f"{str(beside.get('input_digest'))[:16]}…, the PDF embeds "
                     f"{str(manifest.get('input_digest'))[:16]}…)")
+    elif isinstance(beside, dict):
+        report.verified.append(f"{beside_path.name} and the embedded manifest name the same "
+                               "build (input digest)")
+    _compare_pages(report, pdf, manifest, recorded)
     if case_dir is not None:
         _compare_case(report, manifest, case_dir)
     return report
+
+
+def _compare_pages(report: VerifyReport, pdf: Path, manifest: dict, recorded: dict) -> None:
+    from pypdf import PdfReader
+
+    try:
+        pages = len(PdfReader(pdf).pages)
+    except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds on a broken file
+        report.fail(f"{pdf.name}: its pages cannot be counted ({type(exc).__name__})")
+        return
+    for where, expected in (("the embedded manifest", manifest.get("pages")),
+                            ("the manifest beside it", recorded.get("pages"))):
+        if expected is None:
+            continue
+        if expected != pages:
+            report.fail(f"{pdf.name}: {pages} pages, {where} records {expected} "
+                        "(a page was removed or added)")
+        else:
+            report.verified.append(f"{pages} pages, as {where} records")
+    if manifest.get("pages") is None:
+        report.notes.append("the embedded manifest records no page count (built by an older "
+                            "version)")
 
 
 def _compare_case(report: VerifyReport, manifest: dict, case_dir: Path) -> None:
@@ -158,3 +205,6 @@ def _compare_case(report: VerifyReport, manifest: dict, case_dir: Path) -> None:
         for change in rows:
             label = f" ({change.label})" if change.label else ""
             report.fail(f"{kind}: {change.path}{label}")
+    if not (report.changed or report.missing or report.added):
+        report.verified.append(f"the {len(recorded)} input file(s) in {case_dir} hash as the "
+                               "manifest records, and no file was added")

@@ -312,7 +312,7 @@ def test_ctrl_c_leaves_whole_packs_and_exits_130(tmp_path):
     before = tree_digest(root)
     proc = subprocess.Popen(
         [sys.executable, "-m", "evidencepack", "batch", str(export), "--cases-root", str(root),
-         "--out", str(out), "-j", "2", "--now", NOW],
+         "--out", str(out), "-j", "2", "--now", NOW, "--report", str(tmp_path / "report.json")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
         # A shell starting a background job may have set SIGINT to ignored; a terminal does not.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
@@ -329,6 +329,12 @@ def test_ctrl_c_leaves_whole_packs_and_exits_130(tmp_path):
     pdfs = sorted(out.glob("*.pdf"))
     # Those already written plus the two being written when Ctrl-C came; nothing else started.
     assert 1 <= len(pdfs) <= 4
+    # The report is written all the same, and says which rows were not built.
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert report["interrupted"] is True and report["exit_code"] == 130
+    assert len(report["rows"]) == 5
+    assert sum(r["reason"] == "not built: the batch was interrupted" for r in report["rows"]) \
+        == 5 - len(pdfs)
     import hashlib
 
     for pdf in pdfs:

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evidencepack.chat import Redactor, parse_chat_file
+from evidencepack.chat import parse_chat_file
+from evidencepack.redact import Redactor
 from evidencepack.errors import InputError, ParseError
 from evidencepack.models import ChatMessage, ChatRole
 

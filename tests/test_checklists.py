@@ -680,9 +680,11 @@ def test_override_replaces_the_whole_list(tmp_path):
     assert (data["name_zh"], data["name_en"]) == ("质量", "Quality")
 
 
-def test_checklists_key_in_case_toml_points_at_the_lead_folder(tmp_path):
-    lead_file(tmp_path, 'id = "quality_defect"\n' + NEW_ITEM.format(level="required"))
-    case = make_case(tmp_path / "c", extra='checklists = "../lead"')
+def test_checklists_key_in_case_toml_points_at_a_folder_in_the_case(tmp_path):
+    """Only inside the case: case.toml travels with the evidence, so it must not make us
+    read elsewhere (a lead's shared folder is given with --checklists)."""
+    case = make_case(tmp_path / "c", extra='checklists = "lead"')
+    lead_file(case, 'id = "quality_defect"\n' + NEW_ITEM.format(level="required"))
     _, data = check(case)
     assert item(data, "lab_video")["level"] == "required"
 

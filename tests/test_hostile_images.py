@@ -8,6 +8,7 @@ the outcome of each.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import random
@@ -322,5 +323,6 @@ def test_truncation_is_seen_even_after_weasyprint_is_imported(tmp_path, monkeypa
     from evidencepack.images import Recipe, prepare
 
     with pytest.raises(OSError):
-        prepare(path, "0" * 64, screenshot=False, recipe=Recipe(), cache_dir=tmp_path / "cache")
+        prepare(path, hashlib.sha256(path.read_bytes()).hexdigest(), screenshot=False,
+                recipe=Recipe(), cache_dir=tmp_path / "cache")
     assert not list((tmp_path / "cache").glob("*.jpg"))

@@ -52,8 +52,9 @@ def env_with_cache(cache: Path) -> dict[str, str]:
     return {**os.environ, "EVIDENCEPACK_CACHE": str(cache), "PYTHONPATH": str(REPO)}
 
 
-def consistent(out: Path) -> tuple[bool, str]:
-    """The PDF parses completely; (does the sidecar manifest describe it?, its sha)."""
+def consistent(out: Path) -> tuple[bool | None, str]:
+    """The PDF parses completely; (does the sidecar manifest describe it? None: there is
+    none, its sha)."""
     data = out.read_bytes()
     reader = PdfReader(out, strict=False)
     assert len(reader.pages) > 0
@@ -61,6 +62,8 @@ def consistent(out: Path) -> tuple[bool, str]:
         page.extract_text()  # walks every content stream: a truncated file fails here
     assert data.rstrip().endswith(b"%%EOF")
     sha = hashlib.sha256(data).hexdigest()
+    if not out.with_suffix(".manifest.json").exists():
+        return None, sha
     manifest = json.loads(out.with_suffix(".manifest.json").read_text(encoding="utf-8"))
     return manifest["pdf"]["sha256"] == sha and manifest["pdf"]["pages"] == len(reader.pages), sha
 
@@ -122,13 +125,10 @@ def test_killed_build_leaves_previous_pack_or_none(tmp_path):
         matches, sha = consistent(out)
         print(f"kill after {delay:.2f} s: exit {code}, pack {'new' if sha != previous else 'previous'}"
               f", manifest {'matches' if matches else 'DOES NOT match'}")
-        if not matches:
-            # Killed between the PDF's rename and the manifest's (render.py writes them
-            # one after the other, the manifest's fsync in between): a whole new PDF
-            # with an earlier pack's manifest beside it. Seen once in about 30 kills.
-            window_hits += 1
-            stale = json.loads(out.with_suffix(".manifest.json").read_text(encoding="utf-8"))
-            assert stale["pdf"]["sha256"] in seen, "the manifest describes no pack ever written"
+        # Killed between the renames (atomic.write_pair): a whole PDF without its
+        # manifest, never beside an earlier pack's (that was seen once in 30 kills).
+        assert matches is not False, "a PDF beside another pack's manifest"
+        window_hits += matches is None
         seen.add(sha)
         visible, hidden = strays(out.parent, out)
         assert visible == [], f"stray files beside the pack: {visible}"
@@ -138,13 +138,34 @@ def test_killed_build_leaves_previous_pack_or_none(tmp_path):
     if hidden_seen:
         warnings.warn(f"SIGKILL left hidden temp files beside the pack: {hidden_seen}")
     if window_hits:
-        warnings.warn(f"{window_hits} kill(s) landed between the PDF and manifest renames")
+        warnings.warn(f"{window_hits} kill(s) left a PDF without its manifest")
 
     again = subprocess.run(build_cmd(case, out, "--generated-at", GENERATED_AT), env=env,
                            capture_output=True, timeout=120)
     assert again.returncode == 0, again.stderr
     assert consistent(out)[0]
     assert tree_digest(case) == before
+
+
+def test_a_kill_between_the_two_renames_never_pairs_a_new_pdf_with_the_old_manifest(
+        tmp_path, monkeypatch):
+    from evidencepack import atomic
+
+    pdf, manifest = tmp_path / "p.pdf", tmp_path / "p.manifest.json"
+    atomic.write_pair(pdf, b"old pdf", manifest, b"old manifest")
+    real, calls = os.replace, []
+
+    def dies_on_second_rename(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the process is gone between the two renames
+        return real(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", dies_on_second_rename)
+    with pytest.raises(KeyboardInterrupt):
+        atomic.write_pair(pdf, b"new pdf", manifest, b"new manifest")
+    assert pdf.read_bytes() == b"new pdf" and not manifest.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.pdf"]  # no temp file left
 
 
 # --- concurrent builds and the cache -----------------------------------------------------------

@@ -86,3 +86,31 @@ def test_file_names_with_markup_and_newlines_are_escaped(tmp_path):
     assert result.exit_code == 0, result.output
     text = "".join(pdf_text(out))
     assert "<img src=x onerror=alert(1)>\\nIMG_20240309_150209.jpg" in text
+
+
+# --- user templates are sandboxed ---------------------------------------------------------
+
+# Jinja's globals reach the os module through a function's __globals__.
+POPEN = "{{ cycler.__init__.__globals__.os.popen('cat SECRET').read() }}"
+
+
+@pytest.mark.parametrize("body, message", [
+    ("<p>hello</p>\n<p>\n" + POPEN + "\n</p>\n",
+     ":3: template: access to attribute '__init__' of 'type' object is unsafe."),
+    ("<p>{% if %}</p>\n", ":1: template: Expected an expression, got 'end of statement block'"),
+    ("<p>ok</p>\n{% for x in y %}\n", ":2: template: Unexpected end of template."),
+])
+def test_a_template_that_escapes_the_sandbox_or_does_not_compile_is_exit_2(tmp_path, body,
+                                                                           message):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-LINE", encoding="utf-8")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "pack.html.j2").write_text(body.replace("SECRET", str(secret)), encoding="utf-8")
+    case = make_case(tmp_path / "cases", photos=0)
+    out = tmp_path / "p.pdf"
+    result = CliRunner().invoke(cli, ["build", str(case), "-o", str(out), "--templates", str(mine)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"evidencepack: error: {mine / 'pack.html.j2'}{message}")
+    assert len(result.stderr.splitlines()) == 1
+    assert not out.exists()

@@ -96,13 +96,55 @@ def test_edited_case_toml_is_a_change(pack, tmp_path):
     assert result.exit_code == 1 and "changed: case.toml" in result.stdout
 
 
-def test_without_the_manifest_beside_it_only_the_embedded_one_is_read(pack, tmp_path):
+def test_without_the_manifest_beside_it_the_pdf_is_not_verified(pack, tmp_path):
     _, pdf = pack
     lone = tmp_path / "lone.pdf"
     shutil.copy2(pdf, lone)
     result = run("verify", lone)
-    assert result.exit_code == 0, result.output
-    assert "no lone.manifest.json beside the PDF" in result.stdout
+    assert result.exit_code == 1, result.output
+    assert f"{lone}: NOT VERIFIED" in result.stdout and "OK" not in result.stdout
+    assert "no lone.manifest.json beside the PDF: its own bytes cannot be vouched for" \
+        in result.stdout
+    report = json.loads(run("verify", lone, "--json").stdout)
+    assert report["status"] == "unverified" and report["ok"] is False
+    pages = len(PdfReader(lone).pages)
+    assert report["verified"] == [f"{pages} pages, as the embedded manifest records"]
+
+
+def test_a_deleted_page_is_seen_without_the_manifest_beside_it(pack, tmp_path):
+    _, pdf = pack
+    writer = PdfWriter(clone_from=PdfReader(pdf))
+    n = len(writer.pages)
+    writer.remove_page(n // 2)
+    cut = tmp_path / "cut.pdf"
+    with open(cut, "wb") as fh:
+        writer.write(fh)
+    result = run("verify", cut)
+    assert result.exit_code == 1, result.output
+    assert f"cut.pdf: {n - 1} pages, the embedded manifest records {n} (a page was removed " \
+        "or added)" in result.stdout
+    assert "MISMATCH" in result.stdout
+
+
+def test_a_blank_pdf_carrying_a_copied_manifest_is_not_ok(pack, tmp_path):
+    _, pdf = pack
+    manifest = PdfReader(pdf).attachments["manifest.json"][0]
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    writer.add_attachment("manifest.json", manifest)
+    fake = tmp_path / "fake.pdf"
+    with open(fake, "wb") as fh:
+        writer.write(fh)
+    result = run("verify", fake)
+    assert result.exit_code == 1 and "MISMATCH" in result.stdout
+
+
+def test_ok_says_what_it_verified(pack):
+    case, pdf = pack
+    report = json.loads(run("verify", pdf, "--case", case, "--json").stdout)
+    assert report["status"] == "ok"
+    assert report["verified"][0] == f"the PDF's SHA-256 is the one {pdf.with_suffix('.manifest.json').name} records"
+    assert any("input file(s)" in v for v in report["verified"])
 
 
 def test_manifest_of_another_build_is_a_mismatch(pack, tmp_path):
