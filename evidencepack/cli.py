@@ -59,11 +59,11 @@ def _parse_time(value: str | None, param: str) -> datetime | None:
     return at
 
 
-def _options(lang, now, redact, checklists):
+def _options(lang, now, redact, checklists, jobs=None):
     from evidencepack.pipeline import Options
 
     return Options(lang=lang, now=_parse_time(now, "--now"), redact=redact,
-                   checklist_dirs=list(checklists or []))
+                   checklist_dirs=list(checklists or []), jobs=jobs)
 
 
 lang_option = click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
@@ -215,8 +215,8 @@ def _cycle_collector_off(command):
               help="Which limit applies to --images: a refund message image (500 KB on "
                    "Taobao) or the proof attached when refusing a refund (130,000 bytes).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Processes to lay a large pack out in (default: every core; 1 lays it "
-                   "out in one piece).")
+              help="Threads hashing and preparing photos, and processes laying out a large "
+                   "pack (default: the usable cores; 1 does everything in one).")
 @json_option
 @_cycle_collector_off
 def build(case_dir: Path, output, lang, now, redact, checklists, generated_at, templates,
@@ -227,7 +227,7 @@ def build(case_dir: Path, output, lang, now, redact, checklists, generated_at, t
     from evidencepack.pipeline import analyse
     from evidencepack.render import RenderOptions, build_pack
 
-    analysis = analyse(case_dir, _options(lang, now, redact, checklists))
+    analysis = analyse(case_dir, _options(lang, now, redact, checklists, jobs))
     output = output or Path(f"{analysis.case.case_id}.pdf")
     _refuse_inside(case_dir, output, "-o")
     if images_dir is not None:
@@ -428,7 +428,7 @@ def audit(cases_root: Path, lang, now, checklists, as_json, csv_file, html_file)
               help="A TOML file: [columns] maps another export's headers to our fields, "
                    "[reasons] adds refund reasons -> dispute types.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Worker processes (default: the number of CPUs).")
+              help="Worker processes (default: the usable cores).")
 @click.option("--force", is_flag=True, help="Rebuild packs that are up to date.")
 @click.option("--shard", metavar="I/N", default=None,
               help="Build only the rows whose case key hashes to shard I of N (1-based).")

@@ -11,7 +11,6 @@ import hashlib
 import io
 import json
 import logging
-import os
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from evidencepack.claims import Argument, argue
 from evidencepack.tagging import tag_name
 from evidencepack.models import EvidenceItem, EvidenceKind, TimeSource, TrackingStatus
 from evidencepack.pipeline import Analysis
+from evidencepack.workers import workers
 from evidencepack import parallel
 from evidencepack import tracking as tracking_mod
 
@@ -69,7 +69,7 @@ class RenderOptions(BaseModel):
     max_pages: int | None = None
     attach_originals: bool = False
     cache_dir: Path | None = None
-    jobs: int | None = None  # image threads and layout processes; None: every core
+    jobs: int | None = None  # image threads and layout processes; None: the usable cores
 
 
 class PackResult(BaseModel):
@@ -194,7 +194,7 @@ def _prepare_all(analysis: Analysis, recipe: Recipe, cache_dir: Path, jobs: int 
         except Exception as exc:  # noqa: BLE001 - a bad image is a note, not a crash
             return item, None, f"image could not be prepared ({exc})"
 
-    with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 2) as pool:
+    with ThreadPoolExecutor(max_workers=workers(jobs)) as pool:
         for item, path, problem in pool.map(one, images):
             if path is None:
                 out.problems[item.path] = problem
@@ -526,8 +526,9 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
     # WeasyPrint logs each refused URL and every unsupported CSS property; the
     # pack reports refusals itself, so keep its logger quiet.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    pieces = parallel.split(html) if parallel.processes(opts.jobs) > 1 else None
-    cut = parallel.plan(pieces) if pieces else None
+    processes = parallel.processes(opts.jobs)
+    pieces = parallel.split(html) if processes > 1 else None
+    cut = parallel.plan(pieces, processes) if pieces else None
     try:
         stitched = parallel.render(
             pieces, cut, css, fetcher,
