@@ -214,13 +214,16 @@ def _cycle_collector_off(command):
               show_default=True,
               help="Which limit applies to --images: a refund message image (500 KB on "
                    "Taobao) or the proof attached when refusing a refund (130,000 bytes).")
+@click.option("--font", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="A TTF, OTF or TTC font with Chinese to set the whole pack in (default: "
+                   "an installed CJK font, found through fontconfig).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Threads hashing and preparing photos, and processes laying out a large "
                    "pack (default: the usable cores; 1 does everything in one).")
 @json_option
 @_cycle_collector_off
 def build(case_dir: Path, output, lang, now, redact, checklists, generated_at, templates,
-          max_size, attach_originals, images_dir, image_limit, jobs, as_json) -> None:
+          max_size, attach_originals, images_dir, image_limit, font, jobs, as_json) -> None:
     """Render the case's evidence pack (PDF) and its manifest (JSON) beside it."""
     from evidencepack import worksheet
     from evidencepack.claims import argue
@@ -239,7 +242,8 @@ def build(case_dir: Path, output, lang, now, redact, checklists, generated_at, t
     result = build_pack(analysis, RenderOptions(
         output=output, generated_at=stamp, templates=templates, max_size=limit,
         max_pages=upload.pdf_max_pages if upload.accepts_pdf else None,
-        attach_originals=attach_originals, jobs=jobs), redact=redact, argument=argument)
+        attach_originals=attach_originals, jobs=jobs, font=font), redact=redact,
+        argument=argument)
     sheet = worksheet.write_html(worksheet.make(analysis, argument),
                                  output.with_suffix(".worksheet.html"),
                                  (templates,) if templates else ())

@@ -212,14 +212,33 @@ class Laid:
     pdf: bytes = b""
 
 
-def lay_out(html: str, css: str, fetcher, exchange=None):
+def font_faces(css: str, fetcher):
+    """One WeasyPrint font configuration for every layout of a pack, to pass to
+    ``lay_out`` and ``render``.
+
+    The stylesheet's @font-face fonts (the --font file; the fetcher refuses any
+    other) are loaded into it here, once, before a layout process is forked:
+    every process has them, and WeasyPrint's temporary copy of each, removed with
+    the configuration, is made once in this process. (A forked process ends
+    without collecting what it made.)
+    """
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
+    config = FontConfiguration()
+    CSS(string=css, url_fetcher=fetcher.weasy, font_config=config)
+    return config
+
+
+def lay_out(html: str, css: str, fetcher, exchange=None, fonts=None):
     """WeasyPrint's layout of ``html``; ``exchange(pages) -> (offset, total)`` numbers
-    the pages of a piece."""
+    the pages of a piece; ``fonts`` (from ``font_faces``) gives it @font-face fonts."""
     from weasyprint import CSS, HTML
 
     def render():
         return HTML(string=html, base_url=fetcher.base, url_fetcher=fetcher.weasy).render(
-            stylesheets=[CSS(string=css, url_fetcher=fetcher.weasy)])
+            stylesheets=[CSS(string=css, url_fetcher=fetcher.weasy, font_config=fonts)],
+            font_config=fonts)
 
     if exchange is None:
         return render()
@@ -257,13 +276,13 @@ def _write(document) -> bytes:
 
 # --- the processes -------------------------------------------------------------------
 
-def _child(conn, html: str, css: str, fetcher) -> None:
+def _child(conn, html: str, css: str, fetcher, fonts) -> None:
     try:
         def exchange(pages):
             conn.send(("pages", pages))
             return conn.recv()
 
-        document = lay_out(html, css, fetcher, exchange)
+        document = lay_out(html, css, fetcher, exchange, fonts)
         laid = _laid(document)
         laid.blocked = fetcher.blocked
         conn.send(("laid", laid))
@@ -278,10 +297,11 @@ def _child(conn, html: str, css: str, fetcher) -> None:
 
 
 class _Child:
-    def __init__(self, html: str, css: str, fetcher):
+    def __init__(self, html: str, css: str, fetcher, fonts=None):
         ctx = multiprocessing.get_context("fork")
         self.conn, theirs = ctx.Pipe()
-        self.process = ctx.Process(target=_child, args=(theirs, html, css, fetcher), daemon=True)
+        self.process = ctx.Process(target=_child, args=(theirs, html, css, fetcher, fonts),
+                                   daemon=True)
         self.process.start()
         theirs.close()
 
@@ -312,7 +332,8 @@ class Stitched:
     anchors: dict[str, int]  # anchor -> page index in the whole pack
 
 
-def render(pieces: Pieces, cuts: list[int], css: str, fetcher, front_html) -> Stitched | None:
+def render(pieces: Pieces, cuts: list[int], css: str, fetcher, front_html,
+           fonts=None) -> Stitched | None:
     """Lay the runs of sections out at once, the first in this process and each
     other in a forked one; then the front with real page numbers; then stitch.
 
@@ -324,10 +345,10 @@ def render(pieces: Pieces, cuts: list[int], css: str, fetcher, front_html) -> St
     children: list[_Child] = []
     try:
         for first, stop in zip(bounds[1:-1], bounds[2:]):
-            children.append(_Child(pieces.run(first, stop), css, fetcher))
+            children.append(_Child(pieces.run(first, stop), css, fetcher, fonts))
         placeholder = {name: PLACEHOLDER for name in _anchor_names(pieces)}
         placeholder.update((name, PLACEHOLDER) for name in _ID.findall(pieces.front))
-        sketch = lay_out(pieces.html(front_html(placeholder)), css, fetcher)
+        sketch = lay_out(pieces.html(front_html(placeholder)), css, fetcher, fonts=fonts)
         front_pages = len(sketch.pages)
         # The front's own anchors (the claims page the contents name) keep their pages.
         front_numbers = {name: str(index + 1) for index, page in enumerate(sketch.pages)
@@ -340,14 +361,15 @@ def render(pieces: Pieces, cuts: list[int], css: str, fetcher, front_html) -> St
                 child.conn.send((start, total))
             return front_pages, total
 
-        first = lay_out(pieces.run(0, bounds[1]), css, fetcher, exchange)
+        first = lay_out(pieces.run(0, bounds[1]), css, fetcher, exchange, fonts)
         laid = [_laid(first), *(child.expect("laid") for child in children)]
         *starts, total = itertools.accumulate([front_pages, *(piece.pages for piece in laid)])
         numbers = {name: str(start + index + 1) for piece, start in zip(laid, starts)
                    for name, (index, _, _) in piece.anchors.items()}
         numbers.update(front_numbers)
         # The front while the other processes still draw their pieces.
-        front_doc = lay_out(pieces.html(front_html(numbers)), css, fetcher, lambda own: (0, total))
+        front_doc = lay_out(pieces.html(front_html(numbers)), css, fetcher,
+                            lambda own: (0, total), fonts)
         if len(front_doc.pages) != front_pages:
             return None
         front = _laid(front_doc)

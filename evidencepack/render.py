@@ -1,7 +1,7 @@
 """Rendering an analysed case into the PDF bundle (Jinja2 + WeasyPrint).
 
-The renderer fetches nothing but this case's prepared files: every other URL
-(file://, http://, data:) is refused by ``CaseFetcher``.
+The renderer fetches nothing but this case's prepared files and the --font
+file: every other URL (file://, http://, data:) is refused by ``CaseFetcher``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from evidencepack import __version__
 from evidencepack.atomic import write_atomic
 from evidencepack.errors import RenderError, SizeLimitError
 from evidencepack.evidence import KIND_ORDER, SCREENSHOT_KINDS
+from evidencepack.fonts import pack_font
 from evidencepack.images import Recipe, default_cache_dir, prepare
 from evidencepack.labels import BUILTIN_TEMPLATES, load_labels, money, zone_text
 from evidencepack.claims import Argument, argue
@@ -70,6 +71,7 @@ class RenderOptions(BaseModel):
     attach_originals: bool = False
     cache_dir: Path | None = None
     jobs: int | None = None  # image threads and layout processes; None: the usable cores
+    font: Path | None = None  # a TTF/OTF/TTC for the whole pack; None: fontconfig's CJK font
 
 
 class PackResult(BaseModel):
@@ -86,7 +88,8 @@ class PackResult(BaseModel):
 
 
 class CaseFetcher:
-    """Serves only the prepared files of this case; refuses and records all else."""
+    """Serves only the prepared files of this case (and the --font file); refuses and
+    records all else."""
 
     def __init__(self, files: dict[str, Path]):
         from weasyprint.urls import URLFetcher
@@ -485,6 +488,8 @@ def options_key(opts: RenderOptions, analysis: Analysis, redact: bool) -> str:
     key = {"lang": analysis.lang, "redact": redact,
            "max_size": opts.max_size, "attach": opts.attach_originals,
            "templates": str(opts.templates) if opts.templates else None}
+    if opts.font:
+        key["font"] = str(opts.font)
     if analysis.filled:
         key["filled"] = analysis.filled
     return json.dumps(key, sort_keys=True, ensure_ascii=False)
@@ -497,6 +502,7 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
     from weasyprint import Attachment
 
     dirs = _template_dirs(opts)
+    font = pack_font(opts.font)  # no font with Chinese, no pack: checked before any work
     L = load_labels(analysis.lang, tuple(dirs))
     cache_dir = opts.cache_dir or default_cache_dir()
     prepared = _prepare_all(analysis, SIZE_LADDER[recipe_step], cache_dir, opts.jobs)
@@ -516,8 +522,8 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
                             argument or argue(analysis, L))
     template = _environment(dirs).get_template("pack.html.j2")
     html = template.render(**context)
-    css = _css_text(dirs)
-    fetcher = CaseFetcher(prepared.urls)
+    css = _css_text(dirs) + font.css
+    fetcher = CaseFetcher({**prepared.urls, **font.urls})
     attachments = [("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode(),
                     "evidencepack manifest")]
     if opts.attach_originals:
@@ -529,11 +535,13 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
     processes = parallel.processes(opts.jobs)
     pieces = parallel.split(html) if processes > 1 else None
     cut = parallel.plan(pieces, processes) if pieces else None
+
+    def front(pages):
+        return parallel.split(template.render(**{**context, "toc_pages": pages})).front
+
     try:
-        stitched = parallel.render(
-            pieces, cut, css, fetcher,
-            lambda pages: parallel.split(template.render(**{**context, "toc_pages": pages})).front
-        ) if cut else None
+        fonts = parallel.font_faces(css, fetcher)
+        stitched = parallel.render(pieces, cut, css, fetcher, front, fonts) if cut else None
         if stitched is not None:
             writer, anchors = stitched.pdf_writer, stitched.anchors
             pages = len(writer.pages)
@@ -545,7 +553,7 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, redact: bool = False,
                 embedded.creation_date = embedded.modification_date = opts.generated_at
         else:
             writer = None
-            document = parallel.lay_out(parallel.whole(html), css, fetcher)
+            document = parallel.lay_out(parallel.whole(html), css, fetcher, fonts=fonts)
             pages = len(document.pages)
             anchors = {name: index for index, page in enumerate(document.pages)
                        for name in page.anchors}

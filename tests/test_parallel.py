@@ -227,11 +227,11 @@ def test_a_front_that_changes_length_falls_back_to_one_piece(tmp_path, big_case,
     real = parallel.lay_out
     calls = []
 
-    def lay_out(html, css, fetcher, exchange=None):
+    def lay_out(html, css, fetcher, exchange=None, fonts=None):
         calls.append(exchange)
         if len(calls) == 1:  # the front, with placeholder numbers
             html = html.replace("</body>", '<p style="break-before: page">x</p></body>')
-        return real(html, css, fetcher, exchange)
+        return real(html, css, fetcher, exchange, fonts)
 
     monkeypatch.setattr(parallel, "lay_out", lay_out)
     out = tmp_path / "p.pdf"
