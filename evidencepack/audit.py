@@ -41,9 +41,10 @@ from evidencepack.case import CASE_FILE
 from evidencepack.errors import EvidencePackError, InputError
 from evidencepack.pipeline import Analysis, Options, analyse
 from evidencepack.profiles import load_profiles
+from evidencepack.resources import builtin_templates
 
 SCHEMA = "evidencepack.audit/1"
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = builtin_templates()
 TEMPLATE = "audit.html.j2"
 URGENCY_RANK = {"overdue": 0, "due_24h": 1, "due_72h": 2, "ok": 3, "passed": 4, "unknown": 5}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -40,6 +40,7 @@ from evidencepack.case import CASE_FILE
 from evidencepack.errors import EvidencePackError, ExitCode, InputError, ParseError
 from evidencepack.evidence import inside
 from evidencepack.textio import decode_text
+from evidencepack.workers import workers
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -747,7 +748,7 @@ def run_batch(export_path: Path, cases_root: Path, out: Path, *, options: dict[s
                     dispute_types=dispute_types, options=options, generated_at=generated_at,
                     force=force, shard=shard)
     results = dict(the_plan.results)
-    jobs = max(1, jobs or os.cpu_count() or 1)
+    jobs = workers(jobs)
     if progress:
         progress.start(len(results) + len(the_plan.tasks))
         for i in sorted(results):

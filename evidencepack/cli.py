@@ -66,11 +66,11 @@ def _parse_time(value: str | None, param: str) -> datetime | None:
     return at
 
 
-def _options(lang, now, redact, checklists):
+def _options(lang, now, redact, checklists, jobs=None):
     from evidencepack.pipeline import Options
 
     return Options(lang=lang, now=_parse_time(now, "--now"), redact=redact,
-                   checklist_dirs=list(checklists or []))
+                   checklist_dirs=list(checklists or []), jobs=jobs)
 
 
 lang_option = click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
@@ -221,13 +221,16 @@ def _cycle_collector_off(command):
               show_default=True,
               help="Which limit applies to --images: a refund message image (500 KB on "
                    "Taobao) or the proof attached when refusing a refund (130,000 bytes).")
+@click.option("--font", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="A TTF, OTF or TTC font with Chinese to set the whole pack in (default: "
+                   "an installed CJK font, found through fontconfig).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Processes to lay a large pack out in (default: every core; 1 lays it "
-                   "out in one piece).")
+              help="Threads hashing and preparing photos, and processes laying out a large "
+                   "pack (default: the usable cores; 1 does everything in one).")
 @json_option
 @_cycle_collector_off
 def build(case_dir: Path, output, lang, now, redact, checklists, generated_at, templates,
-          max_size, attach_originals, images_dir, image_limit, jobs, as_json) -> None:
+          max_size, attach_originals, images_dir, image_limit, font, jobs, as_json) -> None:
     """Render the case's evidence pack (PDF) and its manifest (JSON) beside it."""
     from evidencepack import worksheet
     from evidencepack.claims import argue
@@ -236,7 +239,7 @@ def build(case_dir: Path, output, lang, now, redact, checklists, generated_at, t
 
     if redact and attach_originals:  # refused before any work; build_pack refuses it too
         raise InputError(REDACT_ATTACH)
-    analysis = analyse(case_dir, _options(lang, now, redact, checklists))
+    analysis = analyse(case_dir, _options(lang, now, redact, checklists, jobs))
     output = output or Path(f"{analysis.case.case_id}.pdf")
     _refuse_inside(case_dir, output, "-o")
     if images_dir is not None:
@@ -248,7 +251,7 @@ def build(case_dir: Path, output, lang, now, redact, checklists, generated_at, t
     result = build_pack(analysis, RenderOptions(
         output=output, generated_at=stamp, templates=templates, max_size=limit,
         max_pages=upload.pdf_max_pages if upload.accepts_pdf else None,
-        attach_originals=attach_originals, jobs=jobs), argument=argument)
+        attach_originals=attach_originals, jobs=jobs, font=font), argument=argument)
     sheet = worksheet.write_html(worksheet.make(analysis, argument),
                                  output.with_suffix(".worksheet.html"),
                                  (templates,) if templates else ())
@@ -438,7 +441,7 @@ def audit(cases_root: Path, lang, now, checklists, as_json, csv_file, html_file)
               help="A TOML file: [columns] maps another export's headers to our fields, "
                    "[reasons] adds refund reasons -> dispute types.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Worker processes (default: the number of CPUs).")
+              help="Worker processes (default: the usable cores).")
 @click.option("--force", is_flag=True, help="Rebuild packs that are up to date.")
 @click.option("--shard", metavar="I/N", default=None,
               help="Build only the rows whose case key hashes to shard I of N (1-based).")

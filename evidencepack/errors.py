@@ -70,6 +70,15 @@ class UnsafePathError(InputError):
     """A path would leave the folder it must stay in."""
 
 
+class SetupError(EvidencePackError):
+    """The machine lacks something a build needs, such as a font with Chinese.
+
+    Exit 2, as for bad input: the user fixes it (installs a font, passes --font)
+    and runs the same command again."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
 class RenderError(EvidencePackError):
     """The PDF could not be produced."""
 

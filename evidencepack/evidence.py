@@ -22,6 +22,7 @@ from evidencepack.errors import InputError, UnsafePathError
 from evidencepack.images import IMAGE_SUFFIXES, Probe, default_cache_dir, probe_cached
 from evidencepack.models import EvidenceItem, EvidenceKind, TimeSource, Warning_
 from evidencepack.safeio import LIMIT_REMEDY, LIMITS, TooLargeError, inside, read_regular
+from evidencepack.workers import workers
 
 TEXT_SUFFIXES = {".txt", ".log", ".csv", ".json", ".jsonl"}
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".avi", ".3gp", ".mkv"}
@@ -200,7 +201,7 @@ def case_relative(case_dir: Path, raw: str, *, field: str, what: str) -> PurePos
 def gather(case_dir: Path, case: Case, *, jobs: int | None = None
            ) -> tuple[list[EvidenceItem], list[Warning_]]:
     """Every evidence file of the case, hashed and timed, in pack order and labelled.
-    ``jobs``: threads hashing and decoding (None: one per core)."""
+    ``jobs``: threads hashing and decoding (None: one per usable core)."""
     warnings: list[Warning_] = []
     tz = case.tz
     overrides = {}
@@ -250,7 +251,7 @@ def gather(case_dir: Path, case: Case, *, jobs: int | None = None
 
     # Hashing and decoding release the GIL: one thread per core halves a
     # photo-heavy case's check time on two cores.
-    with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 2) as pool:
+    with ThreadPoolExecutor(max_workers=workers(jobs)) as pool:
         inspected = list(pool.map(inspect, _walk(case_dir, warnings)))
 
     items: list[EvidenceItem] = []

@@ -8,8 +8,9 @@ from functools import cache
 from pathlib import Path
 
 from evidencepack.errors import RenderError
+from evidencepack.resources import builtin_templates
 
-BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+BUILTIN_TEMPLATES = builtin_templates()
 
 
 @cache

@@ -1,4 +1,4 @@
-"""Laying out a large pack in two processes at once, and stitching the pieces.
+"""Laying out a large pack in several processes at once, and stitching the pieces.
 
 WeasyPrint lays a document out in one thread, and a large pack's layout is most
 of its build time. Every top-level section of the pack starts a new page, so a
@@ -24,13 +24,16 @@ uses the same case-only URL fetcher.
 
 from __future__ import annotations
 
+import inspect
 import io
+import itertools
 import multiprocessing
-import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from evidencepack.errors import RenderError
+from evidencepack.workers import workers
 
 FRONT_END = "<!--evidencepack:front-end-->"
 BREAK = "<!--evidencepack:break-->"
@@ -114,51 +117,76 @@ def _cost(segment: str) -> int:
             + DOCPAGE_COST * segment.count('class="docpage"') + PNG_COST * segment.count('.png"'))
 
 
-def plan(pieces: Pieces) -> int | None:
-    """Where to cut the sections in two: the first (the parent's) lighter by
-    PARENT_EXTRA; None when the pack is too small to be worth laying out in pieces.
+def plan(pieces: Pieces, processes: int) -> list[int] | None:
+    """Where to cut the sections into at most ``processes`` runs, the first (the
+    parent's) counted PARENT_EXTRA heavier, so that the heaviest run is as light as
+    it can be; None when the pack is too small to be worth laying out in pieces.
 
-    The cut depends on the content alone, never on the machine, so a pack is the
-    same wherever it is built with two or more processes.
+    Each process past the first must have MIN_COST of work to pay for itself. The
+    cut depends on the content and the number of processes alone, so a pack is the
+    same wherever it is built with the same ``--jobs`` (or as many usable cores).
     """
     costs = [_cost(s) for s in pieces.segments]
     total = sum(costs)
-    if len(costs) < 2 or total < MIN_COST:
+    runs = min(processes, len(costs))
+    while runs > 1 and total < MIN_COST * (runs - 1):
+        runs -= 1
+    if runs < 2:
         return None
-    best, best_at, before = None, None, 0
-    for at in range(1, len(costs)):
-        before += costs[at - 1]
-        worst = max(before + PARENT_EXTRA, total - before)
-        if best is None or worst < best:
-            best, best_at = worst, at
-    return best_at
+    before = [0, *itertools.accumulate(costs)]
+    # worst[i]: the heaviest run when segments [0, i) are cut into the runs so far;
+    # cuts[i]: where those runs start.
+    worst = [b + PARENT_EXTRA for b in before]
+    cuts: list[list[int]] = [[] for _ in before]
+    for run in range(1, runs):
+        new_worst, new_cuts = worst[:], cuts[:]
+        for stop in range(run + 1, len(before)):
+            best = None
+            for at in range(run, stop):  # the last run is segments [at, stop)
+                heaviest = max(worst[at], before[stop] - before[at])
+                if best is None or heaviest < best:
+                    best, new_cuts[stop] = heaviest, [*cuts[at], at]
+            new_worst[stop] = best
+        worst, cuts = new_worst, new_cuts
+    return cuts[-1]
 
 
-# --- page numbers across pieces ----------------------------------------------------
+# --- page numbers across pieces: the one place that reaches into WeasyPrint --------
 
-_numbering = None  # in a process laying out a piece: pages -> (offset, total)
+# WeasyPrint lays out each page's margin boxes by calling this function of
+# weasyprint.layout, after pagination and with the page's counters in ``state``
+# (quote depth, counters, counter scopes, string sets). The pin in pyproject
+# covers the versions whose function tests/test_parallel.py has checked.
+HOOKED = "make_margin_boxes"
+HOOKED_PARAMETERS = ("context", "page", "state")
 
 
-def _install_hook() -> None:
+@contextmanager
+def numbered_pages(numbering):
+    """For the layout inside the block, ``numbering(own_pages) -> (offset, total)``
+    turns each page's "page X of Y" into "page X + offset of total"; WeasyPrint is as
+    it was afterwards. The hook is process-wide: one layout at a time per process."""
     import weasyprint.layout as layout
 
-    original = layout.make_margin_boxes
-    if getattr(original, "evidencepack", False):
-        return
+    original = getattr(layout, HOOKED, None)
+    if original is None or tuple(inspect.signature(original).parameters) != HOOKED_PARAMETERS:
+        raise RenderError("this WeasyPrint lays out page margins differently from the "
+                          "versions evidencepack knows", remedy="build with --jobs 1")
 
     def make_margin_boxes(context, page, state):
-        if _numbering is not None:
-            if not (isinstance(state, tuple) and len(state) == 4 and "page" in state[1]):
-                raise RenderError("this WeasyPrint keeps page counters differently from the "
-                                  "versions evidencepack knows", remedy="build with --jobs 1")
-            quote_depth, counters, scopes, groups = state
-            offset, total = _numbering(counters["pages"][-1])
-            counters = {**counters, "page": [counters["page"][-1] + offset], "pages": [total]}
-            state = (quote_depth, counters, scopes, groups)
-        return original(context, page, state)
+        if not (isinstance(state, tuple) and len(state) == 4 and "page" in state[1]):
+            raise RenderError("this WeasyPrint keeps page counters differently from the "
+                              "versions evidencepack knows", remedy="build with --jobs 1")
+        quote_depth, counters, scopes, groups = state
+        offset, total = numbering(counters["pages"][-1])
+        counters = {**counters, "page": [counters["page"][-1] + offset], "pages": [total]}
+        return original(context, page, (quote_depth, counters, scopes, groups))
 
-    make_margin_boxes.evidencepack = True
-    layout.make_margin_boxes = make_margin_boxes
+    setattr(layout, HOOKED, make_margin_boxes)
+    try:
+        yield
+    finally:
+        setattr(layout, HOOKED, original)
 
 
 def _once(exchange):
@@ -184,19 +212,38 @@ class Laid:
     pdf: bytes = b""
 
 
-def lay_out(html: str, css: str, fetcher, exchange=None):
+def font_faces(css: str, fetcher):
+    """One WeasyPrint font configuration for every layout of a pack, to pass to
+    ``lay_out`` and ``render``.
+
+    The stylesheet's @font-face fonts (the --font file; the fetcher refuses any
+    other) are loaded into it here, once, before a layout process is forked:
+    every process has them, and WeasyPrint's temporary copy of each, removed with
+    the configuration, is made once in this process. (A forked process ends
+    without collecting what it made.)
+    """
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
+    config = FontConfiguration()
+    CSS(string=css, url_fetcher=fetcher.weasy, font_config=config)
+    return config
+
+
+def lay_out(html: str, css: str, fetcher, exchange=None, fonts=None):
     """WeasyPrint's layout of ``html``; ``exchange(pages) -> (offset, total)`` numbers
-    the pages of a piece."""
+    the pages of a piece; ``fonts`` (from ``font_faces``) gives it @font-face fonts."""
     from weasyprint import CSS, HTML
 
-    global _numbering
-    _install_hook()
-    _numbering = _once(exchange) if exchange else None
-    try:
+    def render():
         return HTML(string=html, base_url=fetcher.base, url_fetcher=fetcher.weasy).render(
-            stylesheets=[CSS(string=css, url_fetcher=fetcher.weasy)])
-    finally:
-        _numbering = None
+            stylesheets=[CSS(string=css, url_fetcher=fetcher.weasy, font_config=fonts)],
+            font_config=fonts)
+
+    if exchange is None:
+        return render()
+    with numbered_pages(_once(exchange)):
+        return render()
 
 
 def _laid(document) -> Laid:
@@ -229,13 +276,13 @@ def _write(document) -> bytes:
 
 # --- the processes -------------------------------------------------------------------
 
-def _child(conn, html: str, css: str, fetcher) -> None:
+def _child(conn, html: str, css: str, fetcher, fonts) -> None:
     try:
         def exchange(pages):
             conn.send(("pages", pages))
             return conn.recv()
 
-        document = lay_out(html, css, fetcher, exchange)
+        document = lay_out(html, css, fetcher, exchange, fonts)
         laid = _laid(document)
         laid.blocked = fetcher.blocked
         conn.send(("laid", laid))
@@ -250,10 +297,11 @@ def _child(conn, html: str, css: str, fetcher) -> None:
 
 
 class _Child:
-    def __init__(self, html: str, css: str, fetcher):
+    def __init__(self, html: str, css: str, fetcher, fonts=None):
         ctx = multiprocessing.get_context("fork")
         self.conn, theirs = ctx.Pipe()
-        self.process = ctx.Process(target=_child, args=(theirs, html, css, fetcher), daemon=True)
+        self.process = ctx.Process(target=_child, args=(theirs, html, css, fetcher, fonts),
+                                   daemon=True)
         self.process.start()
         theirs.close()
 
@@ -284,48 +332,57 @@ class Stitched:
     anchors: dict[str, int]  # anchor -> page index in the whole pack
 
 
-def render(pieces: Pieces, cut: int, css: str, fetcher, front_html) -> Stitched | None:
-    """Lay the two runs of sections out at once, the first in this process; then
-    the front with real page numbers; then stitch.
+def render(pieces: Pieces, cuts: list[int], css: str, fetcher, front_html,
+           fonts=None) -> Stitched | None:
+    """Lay the runs of sections out at once, the first in this process and each
+    other in a forked one; then the front with real page numbers; then stitch.
 
     ``front_html(pages)`` renders the front with the contents' page numbers
     (anchor -> number) filled in. None when the front's page count changed with its
     real numbers (the caller lays the pack out whole instead).
     """
-    child = _Child(pieces.run(cut, len(pieces.segments)), css, fetcher)
+    bounds = [0, *cuts, len(pieces.segments)]
+    children: list[_Child] = []
     try:
+        for first, stop in zip(bounds[1:-1], bounds[2:]):
+            children.append(_Child(pieces.run(first, stop), css, fetcher, fonts))
         placeholder = {name: PLACEHOLDER for name in _anchor_names(pieces)}
         placeholder.update((name, PLACEHOLDER) for name in _ID.findall(pieces.front))
-        sketch = lay_out(pieces.html(front_html(placeholder)), css, fetcher)
+        sketch = lay_out(pieces.html(front_html(placeholder)), css, fetcher, fonts=fonts)
         front_pages = len(sketch.pages)
         # The front's own anchors (the claims page the contents name) keep their pages.
         front_numbers = {name: str(index + 1) for index, page in enumerate(sketch.pages)
                          for name in page.anchors}
 
         def exchange(own_pages):
-            pages = child.expect("pages")
-            child.conn.send((front_pages + own_pages, front_pages + own_pages + pages))
-            return front_pages, front_pages + own_pages + pages
+            counts = [own_pages, *(child.expect("pages") for child in children)]
+            *starts, total = itertools.accumulate([front_pages, *counts])
+            for child, start in zip(children, starts[1:]):
+                child.conn.send((start, total))
+            return front_pages, total
 
-        first = lay_out(pieces.run(0, cut), css, fetcher, exchange)
-        laid = [_laid(first), child.expect("laid")]
-        starts = [front_pages, front_pages + laid[0].pages]
-        total = starts[1] + laid[1].pages
+        first = lay_out(pieces.run(0, bounds[1]), css, fetcher, exchange, fonts)
+        laid = [_laid(first), *(child.expect("laid") for child in children)]
+        *starts, total = itertools.accumulate([front_pages, *(piece.pages for piece in laid)])
         numbers = {name: str(start + index + 1) for piece, start in zip(laid, starts)
                    for name, (index, _, _) in piece.anchors.items()}
         numbers.update(front_numbers)
-        # The front while the other process still draws its piece.
-        front_doc = lay_out(pieces.html(front_html(numbers)), css, fetcher, lambda own: (0, total))
+        # The front while the other processes still draw their pieces.
+        front_doc = lay_out(pieces.html(front_html(numbers)), css, fetcher,
+                            lambda own: (0, total), fonts)
         if len(front_doc.pages) != front_pages:
             return None
         front = _laid(front_doc)
         front.pdf = _write(front_doc)
         laid[0].pdf = _write(first)
-        laid[1].pdf = child.expect("pdf")
-        child.stop(wait=5)  # it has sent all it had: it ends at once
+        for piece, child in zip(laid[1:], children):
+            piece.pdf = child.expect("pdf")
+            child.stop(wait=5)  # it has sent all it had: it ends at once
     finally:
-        child.stop()
-    fetcher.blocked.extend(laid[1].blocked)  # what the other process refused
+        for child in children:
+            child.stop()
+    for piece in laid[1:]:
+        fetcher.blocked.extend(piece.blocked)  # what the other processes refused
     return _stitch([front, *laid], [0, *starts])
 
 
@@ -380,13 +437,8 @@ def _stitch(laid: list[Laid], starts: list[int]) -> Stitched:
 
 
 def processes(jobs: int | None) -> int:
-    """How many processes a build may use: --jobs, or the usable cores (one where
+    """How many processes a layout may use: --jobs, or the usable cores (one where
     processes cannot be forked)."""
     if "fork" not in multiprocessing.get_all_start_methods():  # pragma: no cover - not POSIX
         return 1
-    if jobs is not None:
-        return max(1, jobs)
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+    return workers(jobs)

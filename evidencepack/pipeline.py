@@ -37,7 +37,7 @@ class Options(BaseModel):
     now: AwareDatetime | None = None
     redact: bool = False
     checklist_dirs: list[Path] = Field(default_factory=list)
-    jobs: int | None = None  # threads hashing and decoding photos; None: every core
+    jobs: int | None = None  # threads hashing and decoding photos; None: the usable cores
 
 
 class Fact(BaseModel):

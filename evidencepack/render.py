@@ -1,7 +1,7 @@
 """Rendering an analysed case into the PDF bundle (Jinja2 + WeasyPrint).
 
-The renderer fetches nothing but this case's prepared files: every other URL
-(file://, http://, data:) is refused by ``CaseFetcher``.
+The renderer fetches nothing but this case's prepared files and the --font
+file: every other URL (file://, http://, data:) is refused by ``CaseFetcher``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import hashlib
 import io
 import json
 import logging
-import os
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from evidencepack import __version__
 from evidencepack.atomic import write_pair
 from evidencepack.errors import InputError, RenderError, SizeLimitError
 from evidencepack.evidence import KIND_ORDER, SCREENSHOT_KINDS
+from evidencepack.fonts import pack_font
 from evidencepack.images import Recipe, default_cache_dir, prepare
 from evidencepack.labels import BUILTIN_TEMPLATES, load_labels, money, zone_text
 from evidencepack.claims import Argument, argue
@@ -32,6 +32,7 @@ from evidencepack.tagging import tag_name
 from evidencepack.models import EvidenceItem, EvidenceKind, TimeSource, TrackingStatus
 from evidencepack.pipeline import Analysis, printable
 from evidencepack.safeio import LIMITS, read_verified
+from evidencepack.workers import workers
 from evidencepack import appended, parallel, templating
 from evidencepack import tracking as tracking_mod
 
@@ -73,7 +74,8 @@ class RenderOptions(BaseModel):
     max_pages: int | None = None
     attach_originals: bool = False
     cache_dir: Path | None = None
-    jobs: int | None = None  # image threads and layout processes; None: every core
+    jobs: int | None = None  # image threads and layout processes; None: the usable cores
+    font: Path | None = None  # a TTF/OTF/TTC for the whole pack; None: fontconfig's CJK font
 
 
 class PackResult(BaseModel):
@@ -93,7 +95,8 @@ class PackResult(BaseModel):
 
 
 class CaseFetcher:
-    """Serves only the prepared files of this case; refuses and records all else."""
+    """Serves only the prepared files of this case (and the --font file); refuses and
+    records all else."""
 
     def __init__(self, files: dict[str, Path]):
         from weasyprint.urls import URLFetcher
@@ -200,7 +203,7 @@ def _prepare_all(analysis: Analysis, recipe: Recipe, cache_dir: Path, jobs: int 
         except Exception as exc:  # noqa: BLE001 - a bad image is a note, not a crash
             return item, None, f"image could not be prepared ({exc})"
 
-    with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 2) as pool:
+    with ThreadPoolExecutor(max_workers=workers(jobs)) as pool:
         for item, path, problem in pool.map(one, images):
             if path is None:
                 out.problems[item.path] = problem
@@ -454,6 +457,8 @@ def options_key(opts: RenderOptions, analysis: Analysis) -> str:
     key = {"lang": analysis.lang, "redact": analysis.redacted,
            "max_size": opts.max_size, "attach": opts.attach_originals,
            "templates": str(opts.templates) if opts.templates else None}
+    if opts.font:
+        key["font"] = str(opts.font)
     if analysis.filled:
         key["filled"] = analysis.filled
     return json.dumps(key, sort_keys=True, ensure_ascii=False)
@@ -468,6 +473,7 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, recipe_step: int = 0,
 
     analysis, cut_notes = printable(analysis)
     dirs = _template_dirs(opts)
+    font = pack_font(opts.font)  # no font with Chinese, no pack: checked before any work
     L = load_labels(analysis.lang, tuple(dirs))
     cache_dir = opts.cache_dir or default_cache_dir()
     prepared = _prepare_all(analysis, SIZE_LADDER[recipe_step], cache_dir, opts.jobs)
@@ -487,8 +493,8 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, recipe_step: int = 0,
                             argument or argue(analysis, L))
     template = templating.guarded(lambda: templating.environment(dirs).get_template("pack.html.j2"))
     html = templating.guarded(lambda: template.render(**context))
-    css = _css_text(dirs)
-    fetcher = CaseFetcher(prepared.urls)
+    css = _css_text(dirs) + font.css
+    fetcher = CaseFetcher({**prepared.urls, **font.urls})
     originals = []
     if opts.attach_originals:
         # The attached bytes are those the manifest's digest names (read_verified).
@@ -506,13 +512,16 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, recipe_step: int = 0,
     # WeasyPrint logs each refused URL and every unsupported CSS property; the
     # pack reports refusals itself, so keep its logger quiet.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    pieces = parallel.split(html) if parallel.processes(opts.jobs) > 1 else None
-    cut = parallel.plan(pieces) if pieces else None
+    processes = parallel.processes(opts.jobs)
+    pieces = parallel.split(html) if processes > 1 else None
+    cut = parallel.plan(pieces, processes) if pieces else None
+
+    def front(pages):
+        return parallel.split(template.render(**{**context, "toc_pages": pages})).front
+
     try:
-        stitched = parallel.render(
-            pieces, cut, css, fetcher,
-            lambda pages: parallel.split(template.render(**{**context, "toc_pages": pages})).front
-        ) if cut else None
+        fonts = parallel.font_faces(css, fetcher)
+        stitched = parallel.render(pieces, cut, css, fetcher, front, fonts) if cut else None
         if stitched is not None:
             writer, anchors = stitched.pdf_writer, stitched.anchors
             pages = len(writer.pages)
@@ -524,7 +533,7 @@ def render_pdf(analysis: Analysis, opts: RenderOptions, *, recipe_step: int = 0,
                 attached.creation_date = attached.modification_date = opts.generated_at
         else:
             writer = None
-            document = parallel.lay_out(parallel.whole(html), css, fetcher)
+            document = parallel.lay_out(parallel.whole(html), css, fetcher, fonts=fonts)
             pages = len(document.pages)
             anchors = {name: index for index, page in enumerate(document.pages)
                        for name in page.anchors}

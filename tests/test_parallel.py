@@ -1,4 +1,4 @@
-"""A large pack laid out in two processes (evidencepack/parallel.py) must read
+"""A large pack laid out in several processes (evidencepack/parallel.py) must read
 exactly as one laid out whole: every message once, page X of Y on every page,
 contents and outline pointing at the right pages, every link landing, the
 manifest attached; and a layout process that dies is a clear error."""
@@ -47,18 +47,26 @@ def big_case(tmp_path):
     return case
 
 
+class Stitches(list):
+    """What each call of parallel.render returned, and the cuts it was given."""
+
+    cuts: list
+
+
 @pytest.fixture
 def in_pieces(monkeypatch):
     """Lay even a test-sized pack out in pieces, and record that it was."""
     monkeypatch.setattr(parallel, "MIN_COST", 0)
     # and cut it in the middle, which for this case is inside the transcript
     monkeypatch.setattr(parallel, "PARENT_EXTRA", 0)
-    stitched = []
+    stitched = Stitches()
+    stitched.cuts = []
     real = parallel.render
 
-    def spy(*args, **kwargs):
-        result = real(*args, **kwargs)
+    def spy(pieces, cuts, *args, **kwargs):
+        result = real(pieces, cuts, *args, **kwargs)
         stitched.append(result)
+        stitched.cuts.append(cuts)
         return result
 
     monkeypatch.setattr(parallel, "render", spy)
@@ -72,11 +80,13 @@ def build(case, out, *extra):
     return result
 
 
-def test_a_pack_in_pieces_reads_as_one(tmp_path, big_case, in_pieces):
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_a_pack_in_pieces_reads_as_one(tmp_path, big_case, in_pieces, jobs):
     out = tmp_path / "p.pdf"
-    result = build(big_case, out, "-j", "2")
+    result = build(big_case, out, "-j", jobs)
     assert result.exit_code == 0, result.output
     assert len(in_pieces) == 1 and in_pieces[0] is not None, "not laid out in pieces"
+    assert len(in_pieces.cuts[0]) == jobs - 1, "not one piece per process"
     reader = PdfReader(out)
     texts = pdf_text(out)
     total = len(texts)
@@ -217,11 +227,11 @@ def test_a_front_that_changes_length_falls_back_to_one_piece(tmp_path, big_case,
     real = parallel.lay_out
     calls = []
 
-    def lay_out(html, css, fetcher, exchange=None):
+    def lay_out(html, css, fetcher, exchange=None, fonts=None):
         calls.append(exchange)
         if len(calls) == 1:  # the front, with placeholder numbers
             html = html.replace("</body>", '<p style="break-before: page">x</p></body>')
-        return real(html, css, fetcher, exchange)
+        return real(html, css, fetcher, exchange, fonts)
 
     monkeypatch.setattr(parallel, "lay_out", lay_out)
     out = tmp_path / "p.pdf"
@@ -266,3 +276,76 @@ def test_attachments_of_a_pack_in_pieces_keep_their_descriptions(tmp_path, big_c
     assert files[label].description.endswith(
         "sha256 " + hashlib.sha256(original.read_bytes()).hexdigest())
     assert files["manifest.json"].creation_date == datetime.fromisoformat(GENERATED_AT)
+
+
+def test_the_cut_gives_each_process_its_share_and_none_below_min_cost(monkeypatch):
+    pieces = parallel.Pieces(head="", front="", segments=["x" * n for n in (40, 10, 30, 20, 50)],
+                             joins=[None] * 5, tail="")
+    monkeypatch.setattr(parallel, "PARENT_EXTRA", 0)
+    monkeypatch.setattr(parallel, "MIN_COST", 1)
+    assert parallel.plan(pieces, 1) is None
+    assert parallel.plan(pieces, 2) == [3]  # 80 | 70
+    assert parallel.plan(pieces, 3) == [2, 4]  # 50 | 50 | 50
+    assert parallel.plan(pieces, 9) == [1, 2, 3, 4]  # no more runs than segments
+    monkeypatch.setattr(parallel, "PARENT_EXTRA", 40)
+    assert parallel.plan(pieces, 3) == [1, 3]  # the parent's run is the lightest
+    monkeypatch.setattr(parallel, "MIN_COST", 60)
+    assert parallel.plan(pieces, 9) == [1, 3]  # 150 of work pays for two more processes, not three
+
+
+def test_weasyprint_still_has_the_function_the_page_numbers_hook():
+    """Fails loudly when a WeasyPrint release changes what parallel.numbered_pages
+    replaces: check its new make_margin_boxes, adapt the hook, then widen the pin
+    in pyproject.toml."""
+    import inspect
+
+    import weasyprint
+    import weasyprint.layout as layout
+
+    found = tuple(inspect.signature(getattr(layout, parallel.HOOKED)).parameters)
+    assert found == parallel.HOOKED_PARAMETERS, (
+        f"WeasyPrint {weasyprint.__version__}: {parallel.HOOKED}{found}, expected "
+        f"{parallel.HOOKED_PARAMETERS}")
+
+
+def test_the_hook_numbers_one_layout_and_is_gone_after_it(tmp_path):
+    import weasyprint.layout as layout
+
+    from evidencepack.render import CaseFetcher
+
+    original = getattr(layout, parallel.HOOKED)
+    css = "@page { @bottom-center { content: counter(page) ' of ' counter(pages); } }"
+    html = "<p>one</p><p style='break-before: page'>two</p>"
+    fetcher = CaseFetcher({})
+    asked = []
+
+    def exchange(pages):
+        asked.append(pages)
+        return 10, 20
+
+    numbered = parallel.lay_out(html, css, fetcher, exchange)
+    assert getattr(layout, parallel.HOOKED) is original
+    plain = parallel.lay_out(html, css, fetcher)
+    numbered.write_pdf(tmp_path / "numbered.pdf")
+    plain.write_pdf(tmp_path / "plain.pdf")
+    assert asked == [2]
+    assert [t.split()[-3:] for t in pdf_text(tmp_path / "numbered.pdf")] == \
+        [["11", "of", "20"], ["12", "of", "20"]]
+    assert [t.split()[-3:] for t in pdf_text(tmp_path / "plain.pdf")] == \
+        [["1", "of", "2"], ["2", "of", "2"]]
+
+
+def test_the_hook_is_gone_after_a_layout_that_fails():
+    import weasyprint.layout as layout
+
+    from evidencepack.render import CaseFetcher
+
+    original = getattr(layout, parallel.HOOKED)
+
+    def exchange(pages):
+        raise RuntimeError("the other process is gone")
+
+    with pytest.raises(RuntimeError):
+        parallel.lay_out("<p>x</p>", "@page { @bottom-center { content: counter(page) } }",
+                         CaseFetcher({}), exchange)
+    assert getattr(layout, parallel.HOOKED) is original

@@ -1,0 +1,25 @@
+"""What the wheel carries: every data folder and the templates, named in pyproject.
+
+scripts/check-install.sh (run by CI) builds and installs the wheel itself; this
+catches the commonest slip, a new data folder not listed, in the quick suite.
+"""
+
+from __future__ import annotations
+
+import tomllib
+
+from tests.conftest import REPO
+
+
+def test_every_data_folder_is_a_package_of_the_wheel():
+    setuptools = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))[
+        "tool"]["setuptools"]
+    data = REPO / "evidencepack" / "data"
+    folders = {"evidencepack." + ".".join(p.relative_to(REPO / "evidencepack").parts)
+               for p in [data, *data.rglob("*")] if p.is_dir() and p.name != "__pycache__"}
+    assert folders <= set(setuptools["packages"]), \
+        f"list {sorted(folders - set(setuptools['packages']))} in pyproject's packages"
+    assert setuptools["package-dir"]["evidencepack.templates"] == "templates"
+    suffixes = {p.suffix for p in [*data.rglob("*"), *(REPO / "templates").iterdir()]
+                if p.is_file()}
+    assert {"*" + s for s in suffixes} <= set(setuptools["package-data"]["*"]), suffixes
