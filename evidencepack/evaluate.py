@@ -173,7 +173,35 @@ def tag_section(corpus: Path, part: str) -> EvalSection:
                        size=len(records), columns=_TAG_COLUMNS, rows=rows)
 
 
-SECTIONS: list[Callable[[Path, str], EvalSection]] = [tag_section]
+_VERDICT_COLUMNS = [
+    Column(id="name", zh="判定", en="Verdict"),
+    Column(id="precision", zh="精确率", en="Precision"),
+    Column(id="recall", zh="召回率", en="Recall"),
+    Column(id="support", zh="样本数", en="Support"),
+    Column(id="predicted", zh="判出数", en="Predicted"),
+]
+_VERDICT_NAMES = {"met": ("已具备", "met"), "weak": ("较弱", "weak"),
+                  "missing": ("缺失", "missing"), "not_applicable": ("不适用", "not applicable")}
+
+
+def verdict_section(corpus: Path, part: str) -> EvalSection:
+    """Item-verdict accuracy of the checklist on the labelled case scenarios."""
+    from evidencepack.scenarios import score
+
+    metrics = score(part, corpus / "scenarios")
+    rows: list[dict[str, str | int | float | None]] = [{
+        "id": "accuracy", "name_zh": "全部判定（准确率）", "name_en": "all verdicts (accuracy)",
+        "precision": metrics.accuracy, "recall": metrics.accuracy,
+        "support": metrics.items, "predicted": metrics.items}]
+    for verdict, m in metrics.per_verdict.items():
+        zh, en = _VERDICT_NAMES[verdict]
+        rows.append({"id": verdict, "name_zh": zh, "name_en": en, "precision": m.precision,
+                     "recall": m.recall, "support": m.expected, "predicted": m.predicted})
+    return EvalSection(id="item_verdicts", title_zh="证据项判定", title_en="Checklist item verdicts",
+                       part=part, size=metrics.scenarios, columns=_VERDICT_COLUMNS, rows=rows)
+
+
+SECTIONS: list[Callable[[Path, str], EvalSection]] = [tag_section, verdict_section]
 
 
 def evaluate(corpus: Path | None = None, parts: tuple[str, ...] = PARTS) -> Evaluation:
