@@ -34,7 +34,10 @@ def test_corpus_is_split_by_the_hash_of_each_id():
 
 
 def test_every_tag_is_measured_on_the_test_part():
-    (section,) = ev.evaluate(CORPUS, ("test",)).sections
+    tags, verdicts = ev.evaluate(CORPUS, ("test",)).sections
+    assert verdicts.id == "item_verdicts" and verdicts.size >= 20
+    assert verdicts.rows[0]["id"] == "accuracy" and verdicts.rows[0]["precision"] >= 0.95
+    section = tags
     assert [row["id"] for row in section.rows] == TAGS
     for row in section.rows:
         assert row["support"] >= 5, row["id"]
@@ -72,8 +75,9 @@ def test_evaluate_json_has_figures_per_tag(tmp_path):
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["schema"] == "evidencepack.evaluate/1" and data["below_floor"] == []
-    (section,) = data["sections"]
+    section = data["sections"][0]
     assert section["part"] == "dev" and section["id"] == "chat_tags"
+    assert data["sections"][1]["id"] == "item_verdicts"
     row = next(r for r in section["rows"] if r["id"] == "buyer_agrees")
     assert 0 < row["precision"] <= 1 and row["support"] > 0 and row["name_en"] == "Buyer agrees to the proposal"
 
