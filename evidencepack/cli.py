@@ -234,6 +234,7 @@ def build(case_dir: Path, output, lang, now, redact, checklists, generated_at, t
     """Render the case's evidence pack (PDF) and its manifest (JSON) beside it."""
     from evidencepack import worksheet
     from evidencepack.claims import argue
+    from evidencepack.errors import InputError
     from evidencepack.pipeline import analyse
     from evidencepack.render import REDACT_ATTACH, RenderOptions, build_pack
 
