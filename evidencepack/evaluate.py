@@ -135,13 +135,13 @@ class Evaluation(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
 
-_TAG_COLUMNS = [
-    Column(id="name", zh="标签", en="Tag"),
+_FIGURES = [
     Column(id="precision", zh="精确率", en="Precision"),
     Column(id="recall", zh="召回率", en="Recall"),
     Column(id="support", zh="样本数", en="Support"),
     Column(id="predicted", zh="判出数", en="Predicted"),
 ]
+_TAG_COLUMNS = [Column(id="name", zh="标签", en="Tag"), *_FIGURES]
 
 
 def tag_section(corpus: Path, part: str) -> EvalSection:
@@ -173,13 +173,7 @@ def tag_section(corpus: Path, part: str) -> EvalSection:
                        size=len(records), columns=_TAG_COLUMNS, rows=rows)
 
 
-_VERDICT_COLUMNS = [
-    Column(id="name", zh="判定", en="Verdict"),
-    Column(id="precision", zh="精确率", en="Precision"),
-    Column(id="recall", zh="召回率", en="Recall"),
-    Column(id="support", zh="样本数", en="Support"),
-    Column(id="predicted", zh="判出数", en="Predicted"),
-]
+_VERDICT_COLUMNS = [Column(id="name", zh="判定", en="Verdict"), *_FIGURES]
 _VERDICT_NAMES = {"met": ("已具备", "met"), "weak": ("较弱", "weak"),
                   "missing": ("缺失", "missing"), "not_applicable": ("不适用", "not applicable")}
 
