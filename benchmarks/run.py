@@ -515,17 +515,17 @@ def baseline_main(case_dir: str, output: str) -> None:
     import contextlib
 
     from evidencepack import render
-    from evidencepack.cli import _parse_time
-    from evidencepack.pipeline import Options, analyse
+    from evidencepack.options import BuildOptions
+    from evidencepack.pipeline import analyse
 
     def original(src, sha256, **_kw):  # images.prepare as the naive renderer would do it
         return Path(src)
 
     render.prepare = original
     render.without_cycle_collection = contextlib.nullcontext
-    analysis = analyse(Path(case_dir), Options(now=_parse_time(NOW, "--now")))
-    render.build_pack(analysis, render.RenderOptions(
-        output=Path(output), generated_at=_parse_time(GENERATED_AT, "--generated-at"), jobs=1))
+    analysis = analyse(Path(case_dir), BuildOptions(now=NOW))
+    render.build_pack(analysis, BuildOptions(
+        output=Path(output), generated_at=GENERATED_AT, jobs=1))
 
 
 # =====================================================================================
@@ -578,9 +578,9 @@ def phase_timings(case_dir: Path, jobs: int | None) -> list[dict]:
     """When each stage of one cold large build ran, in which process (in-process, no profiler)."""
     import weasyprint.document
 
-    from evidencepack import documents, parallel, pipeline, render
-    from evidencepack.cli import _parse_time
-    from evidencepack.pipeline import Options, analyse
+    from evidencepack import appended, parallel, pipeline, render
+    from evidencepack.options import BuildOptions
+    from evidencepack.pipeline import analyse
 
     work = Path(tempfile.mkdtemp(prefix="evidencepack-bench-phase-"))
     os.environ["EVIDENCEPACK_CACHE"] = str(work / "cache")
@@ -594,13 +594,13 @@ def phase_timings(case_dir: Path, jobs: int | None) -> list[dict]:
             (parallel, "lay_out", "WeasyPrint layout"),
             (weasyprint.document.Document, "write_pdf", "WeasyPrint draw + write"),
             (parallel, "_stitch", "stitch pieces (pypdf)"),
-            (documents, "stamp", "lay report pages on their placeholders"),
+            (appended, "stamp", "lay report pages on their placeholders"),
             (render, "write_pair", "write PDF + manifest (fsync)")]:
         log.wrap(obj, attr, name)
     try:
-        analysis = analyse(case_dir, Options(now=_parse_time(NOW, "--now")))
-        render.build_pack(analysis, render.RenderOptions(
-            output=work / "pack.pdf", generated_at=_parse_time(GENERATED_AT, "--generated-at"),
+        analysis = analyse(case_dir, BuildOptions(now=NOW))
+        render.build_pack(analysis, BuildOptions(
+            output=work / "pack.pdf", generated_at=GENERATED_AT,
             jobs=jobs))
         return log.read()
     finally:
@@ -621,8 +621,8 @@ def profile_large(case_dir: Path, top: int = 25) -> dict:
     import threading
 
     from evidencepack import evidence, parallel, render
-    from evidencepack.cli import _parse_time
-    from evidencepack.pipeline import Options, analyse
+    from evidencepack.options import BuildOptions
+    from evidencepack.pipeline import analyse
 
     cache = Path(tempfile.mkdtemp(prefix="evidencepack-bench-profile-cache-"))
     out_dir = Path(tempfile.mkdtemp(prefix="evidencepack-bench-profile-out-"))
@@ -654,10 +654,10 @@ def profile_large(case_dir: Path, top: int = 25) -> dict:
     t0 = time.perf_counter()
     main.enable()
     try:
-        analysis = analyse(case_dir, Options(now=_parse_time(NOW, "--now")))
+        analysis = analyse(case_dir, BuildOptions(now=NOW))
         phases["analyse"] = time.perf_counter() - t0
-        result = render.build_pack(analysis, render.RenderOptions(
-            output=out_dir / "pack.pdf", generated_at=_parse_time(GENERATED_AT, "--generated-at")))
+        result = render.build_pack(analysis, BuildOptions(
+            output=out_dir / "pack.pdf", generated_at=GENERATED_AT))
     finally:
         main.disable()
         evidence.probe_cached, parallel._child = real_probe, real_child

@@ -8,3 +8,17 @@ import logging as _logging
 # (stderr), which breaks the one-line error promise; what matters about a PDF
 # is reported by us (an exhibit's problem, a verify problem).
 _logging.getLogger("pypdf").setLevel(_logging.CRITICAL)
+
+# The library API (evidencepack/api.py). Imported on first use so that `import
+# evidencepack` and the command line's start stay light: a build pulls in WeasyPrint.
+_API = {"build": "api", "check": "api", "Pack": "api",
+        "BuildOptions": "options", "CheckOptions": "options"}
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str):
+    if name in _API:
+        import importlib
+
+        return getattr(importlib.import_module(f"evidencepack.{_API[name]}"), name)
+    raise AttributeError(f"module 'evidencepack' has no attribute {name!r}")

@@ -39,6 +39,7 @@ from evidencepack import __version__
 from evidencepack.case import CASE_FILE
 from evidencepack.errors import EvidencePackError, ExitCode, InputError, ParseError
 from evidencepack.evidence import inside
+from evidencepack.options import BuildOptions, CheckOptions
 from evidencepack.textio import decode_text
 from evidencepack.workers import workers
 
@@ -342,7 +343,7 @@ class Task(BaseModel):
     case_dir: str
     output: str
     defaults: dict[str, str]
-    options: dict[str, Any]
+    options: CheckOptions
     generated_at: datetime
     force: bool = False
 
@@ -494,7 +495,7 @@ class Plan(BaseModel):
 
 
 def plan(export: Export, cases_root: Path, out: Path, *, reasons: ReasonTable,
-         dispute_types: set[str], options: dict[str, Any], generated_at: datetime,
+         dispute_types: set[str], options: CheckOptions, generated_at: datetime,
          force: bool = False, shard: tuple[int, int] | None = None) -> Plan:
     """Decide every row: an error now, or a task for a worker."""
     index = _Index(cases_root)
@@ -627,24 +628,21 @@ def _read_manifest(path: Path) -> dict | None:
 def run_task(task: Task) -> RowResult:
     """Analyse one case, skip it when its pack is up to date, else build it. Never raises."""
     from evidencepack.evidence import sha256_file
-    from evidencepack.pipeline import Options, analyse
+    from evidencepack.pipeline import analyse
 
     result = task.result.model_copy(deep=True)
     started = time.monotonic()
     output = Path(task.output)
     try:
         # One core per worker: -j N is N builds at a time on N cores.
-        analysis = analyse(Path(task.case_dir), Options(**{**task.options, "jobs": 1}),
+        opts = BuildOptions(**{**task.options.model_dump(), "jobs": 1}, output=output,
+                            generated_at=task.generated_at)
+        analysis = analyse(Path(task.case_dir), opts,
                            checklists=_STATE.get("checklists"), profiles=_STATE.get("profiles"),
                            defaults=task.defaults)
-        from evidencepack.render import (RenderOptions, build_pack, input_digest,
-                                         manifest_inputs, options_key)
+        from evidencepack.render import build_pack, input_digest, manifest_inputs, options_key
 
-        upload = analysis.profile.upload
-        opts = RenderOptions(output=output, generated_at=task.generated_at,
-                             max_size=upload.pdf_max_bytes if upload.accepts_pdf else None,
-                             max_pages=upload.pdf_max_pages if upload.accepts_pdf else None,
-                             jobs=1)
+        opts = opts.resolved(analysis)
         digest = input_digest(manifest_inputs(analysis), options_key(opts, analysis))
         report = analysis.report
         result.dispute_type = analysis.case.dispute_type
@@ -724,7 +722,7 @@ def exit_code(rows: list[RowResult]) -> int:
     return ExitCode.OK
 
 
-def run_batch(export_path: Path, cases_root: Path, out: Path, *, options: dict[str, Any],
+def run_batch(export_path: Path, cases_root: Path, out: Path, *, options: CheckOptions,
               generated_at: datetime, jobs: int | None = None, force: bool = False,
               shard: tuple[int, int] | None = None, mapping: Path | None = None,
               progress: Progress | None = None) -> BatchReport:
@@ -738,7 +736,7 @@ def run_batch(export_path: Path, cases_root: Path, out: Path, *, options: dict[s
     export = read_export(export_path, the_mapping)
     from evidencepack.checklist import load_checklists
 
-    checklist_dirs = [str(d) for d in options.get("checklist_dirs") or []]
+    checklist_dirs = [str(d) for d in options.checklist_dirs]
     dispute_types = set(load_checklists([Path(d) for d in checklist_dirs]))
     bad = {t for t in the_mapping.reasons.values() if t not in dispute_types}
     if bad:

@@ -22,8 +22,6 @@ from evidencepack.errors import EvidencePackError, ExitCode
 
 DEFAULT_TZ = "Asia/Shanghai"
 INTERRUPTED = "evidencepack: interrupted; no partial file was left behind"
-# For profiles that state no image limit: the Taobao refund-message figure.
-DEFAULT_IMAGE_LIMIT = 512_000
 
 
 class EvidencePackGroup(click.Group):
@@ -67,10 +65,10 @@ def _parse_time(value: str | None, param: str) -> datetime | None:
 
 
 def _options(lang, now, redact, checklists, jobs=None):
-    from evidencepack.pipeline import Options
+    from evidencepack.options import CheckOptions
 
-    return Options(lang=lang, now=_parse_time(now, "--now"), redact=redact,
-                   checklist_dirs=list(checklists or []), jobs=jobs)
+    return CheckOptions(lang=lang, now=_parse_time(now, "--now"), redact=redact,
+                        checklist_dirs=tuple(checklists or ()), jobs=jobs)
 
 
 lang_option = click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
@@ -154,13 +152,11 @@ def check(case_dir: Path, lang, now, redact, checklists, as_json, html_file) -> 
     completeness score, the deadlines with time left, and the next action.
     Exit 0 when every required item is met, 1 when not, 2 on bad input.
     """
-    from evidencepack.pipeline import analyse, check_json
-    from evidencepack import terminal, worksheet
+    from evidencepack import terminal
+    from evidencepack.api import check as check_case
+    from evidencepack.pipeline import check_json
 
-    analysis = analyse(case_dir, _options(lang, now, redact, checklists))
-    if html_file is not None:
-        _refuse_inside(case_dir, html_file, "--html")
-        worksheet.write_html(worksheet.make(analysis), html_file)
+    analysis = check_case(case_dir, _options(lang, now, redact, checklists), worksheet=html_file)
     if as_json:
         click.echo(json.dumps(check_json(analysis), ensure_ascii=False, indent=2))
     else:
@@ -232,53 +228,18 @@ def _cycle_collector_off(command):
 def build(case_dir: Path, output, lang, now, redact, checklists, generated_at, templates,
           max_size, attach_originals, images_dir, image_limit, font, jobs, as_json) -> None:
     """Render the case's evidence pack (PDF) and its manifest (JSON) beside it."""
-    from evidencepack import worksheet
-    from evidencepack.claims import argue
-    from evidencepack.errors import InputError
-    from evidencepack.pipeline import analyse
-    from evidencepack.render import REDACT_ATTACH, RenderOptions, build_pack
+    from evidencepack.api import build as build_case
+    from evidencepack.options import BuildOptions
 
-    if redact and attach_originals:  # refused before any work; build_pack refuses it too
-        raise InputError(REDACT_ATTACH)
-    analysis = analyse(case_dir, _options(lang, now, redact, checklists, jobs))
-    output = output or Path(f"{analysis.case.case_id}.pdf")
-    _refuse_inside(case_dir, output, "-o")
-    if images_dir is not None:
-        _refuse_inside(case_dir, images_dir, "--images")
-    stamp = _parse_time(generated_at, "--generated-at") or analysis.now
-    upload = analysis.profile.upload
-    limit = _size(max_size) if max_size else (upload.pdf_max_bytes if upload.accepts_pdf else None)
-    argument = argue(analysis)
-    result = build_pack(analysis, RenderOptions(
-        output=output, generated_at=stamp, templates=templates, max_size=limit,
-        max_pages=upload.pdf_max_pages if upload.accepts_pdf else None,
-        attach_originals=attach_originals, jobs=jobs, font=font), argument=argument)
-    sheet = worksheet.write_html(worksheet.make(analysis, argument),
-                                 output.with_suffix(".worksheet.html"),
-                                 (templates,) if templates else ())
-    plan = None
-    if images_dir is not None:
-        from evidencepack.labels import load_labels
-        from evidencepack.pageimages import plan_upload
-
-        L = load_labels(analysis.lang)
-        titles = {"cover": L["cover_page"], "points": L["points"], "toc": L["contents"],
-                  "statement": L["statement"], "timeline": L["timeline"],
-                  "manifest": L["manifest"]}
-        titles.update({f"ex-{e.label}": f"{e.label} {L['kind_' + e.kind.value]}"
-                       for e in analysis.evidence})
-        plan = plan_upload(
-            result.pdf, images_dir, stem=analysis.case.case_id,
-            max_bytes=(upload.refusal_proof_max_bytes if image_limit == "refusal"
-                       else upload.image_max_bytes) or DEFAULT_IMAGE_LIMIT,
-            pages=result.pages, pages_of=result.pages_of,
-            cited=[a for c in argument.claims for ref in c.refs
-                   for a in (ref.anchor, *(f"ex-{label}" for label in ref.labels))],
-            titles=titles,
-            max_images=upload.max_images, assumed=upload.max_images_assumed, labels=L)
+    pack = build_case(case_dir, BuildOptions(
+        **_options(lang, now, redact, checklists, jobs).model_dump(), output=output,
+        generated_at=_parse_time(generated_at, "--generated-at"), templates=templates,
+        max_size=_size(max_size), attach_originals=attach_originals, font=font,
+        images_dir=images_dir, image_limit=image_limit))
+    analysis, result, plan = pack.analysis, pack.result, pack.plan
     images = plan.images if plan else []
     if as_json:
-        click.echo(json.dumps({**result.model_dump(mode="json"), "worksheet": str(sheet),
+        click.echo(json.dumps({**result.model_dump(mode="json"), "worksheet": str(pack.worksheet),
                                "images": [i.model_dump(mode="json") for i in images],
                                "images_left_out": plan.left_out if plan else [],
                                "upload_plan": str(plan.plan_file) if plan else None,
@@ -290,7 +251,7 @@ def build(case_dir: Path, output, lang, now, redact, checklists, generated_at, t
         return
     from evidencepack import terminal
 
-    terminal.print_build(analysis, result, sheet, plan)
+    terminal.print_build(analysis, result, pack.worksheet, plan)
 
 
 @cli.command()
@@ -326,16 +287,6 @@ def statement(case_dir: Path, lang, now, checklists, as_json) -> None:
     else:
         terminal.print_statement(analysis, text, problems)
     sys.exit(ExitCode.INCOMPLETE if any(p.kind != "empty" for p in problems) else ExitCode.OK)
-
-
-def _refuse_inside(case_dir: Path, target: Path, option: str) -> None:
-    from evidencepack.errors import InputError
-    from evidencepack.evidence import inside
-
-    if inside(case_dir, target):
-        raise InputError(f"{option} would write inside the case folder, which holds the "
-                         "evidence and is never written to", path=target,
-                         remedy=f"choose {option} outside the case folder")
 
 
 @cli.command("checklists")
@@ -481,7 +432,7 @@ def batch(export: Path, cases_root: Path, out: Path, mapping, jobs, force, shard
                          path=report_file)
     progress = terminal.BatchProgress()
     try:
-        report = run_batch(export, cases_root, out, options=options.model_dump(),
+        report = run_batch(export, cases_root, out, options=options,
                            generated_at=stamp, jobs=jobs, force=force, shard=the_shard,
                            mapping=mapping, progress=progress)
     finally:

@@ -23,6 +23,7 @@ from evidencepack.evidence import case_relative, gather, inside
 from evidencepack.images import default_cache_dir
 from evidencepack.models import (ChatLog, ChatMessage, EvidenceItem, EvidenceKind,
                                  TrackingFacts, TrackingTimeline, Warning_)
+from evidencepack.options import CheckOptions
 from evidencepack.profiles import Profile, load_profiles
 from evidencepack.redact import Redactor, redact_all
 from evidencepack.safeio import LIMITS, read_verified
@@ -30,14 +31,6 @@ from evidencepack.tagging import chat_facts
 
 # A case time and the tracking's may differ by rounding; beyond this, we say so.
 _DISAGREE = timedelta(hours=1)
-
-
-class Options(BaseModel):
-    lang: str | None = None  # None: the platform profile's language
-    now: AwareDatetime | None = None
-    redact: bool = False
-    checklist_dirs: list[Path] = Field(default_factory=list)
-    jobs: int | None = None  # threads hashing and decoding photos; None: the usable cores
 
 
 class Fact(BaseModel):
@@ -205,11 +198,11 @@ def check_context(case: Case, evidence: list[EvidenceItem], messages: list[ChatM
     return times, ctx
 
 
-def analyse(case_dir: Path, options: Options | None = None, *,
+def analyse(case_dir: Path, options: CheckOptions | None = None, *,
             checklists: dict | None = None, profiles: dict[str, Profile] | None = None,
             defaults: dict[str, str] | None = None) -> Analysis:
     """``defaults`` (dotted case keys -> text) fill facts case.toml lacks; case.toml wins."""
-    options = options or Options()
+    options = options or CheckOptions()
     case, filled, differs = read_case(case_dir, defaults)
     # 圆通 in case.toml and yuantong in an export are the same carrier.
     differs = [d for d in differs if not (
@@ -314,4 +307,4 @@ def check_json(analysis: Analysis) -> dict[str, Any]:
     }
 
 
-__all__ = ["Analysis", "Options", "analyse", "check_json", "InputError"]
+__all__ = ["Analysis", "analyse", "check_json", "InputError"]

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from markupsafe import Markup
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
 from evidencepack import __version__
 from evidencepack.atomic import write_pair
@@ -29,6 +29,7 @@ from evidencepack.images import Recipe, default_cache_dir, prepare
 from evidencepack.labels import BUILTIN_TEMPLATES, load_labels, money, zone_text
 from evidencepack.claims import Argument, argue
 from evidencepack.tagging import tag_name
+from evidencepack.options import BuildOptions
 from evidencepack.models import EvidenceItem, EvidenceKind, TimeSource, TrackingStatus
 from evidencepack.pipeline import Analysis, printable
 from evidencepack.safeio import LIMITS, read_verified
@@ -64,18 +65,6 @@ SIZE_LADDER = [
     Recipe(max_px=800, quality=40, screenshot_max_px=1800),
     Recipe(max_px=700, quality=35, screenshot_max_px=1400),
 ]
-
-
-class RenderOptions(BaseModel):
-    output: Path
-    generated_at: AwareDatetime
-    templates: Path | None = None  # a user's folder overriding the built-in files
-    max_size: int | None = None  # bytes
-    max_pages: int | None = None
-    attach_originals: bool = False
-    cache_dir: Path | None = None
-    jobs: int | None = None  # image threads and layout processes; None: the usable cores
-    font: Path | None = None  # a TTF/OTF/TTC for the whole pack; None: fontconfig's CJK font
 
 
 class PackResult(BaseModel):
@@ -378,7 +367,7 @@ def _source_text(fact, exhibit: dict[str, str], L: dict) -> str:
     return text
 
 
-def build_context(analysis: Analysis, prepared: Prepared, opts: RenderOptions,
+def build_context(analysis: Analysis, prepared: Prepared, opts: BuildOptions,
                   L: dict, digest: str, redacted: bool, argument: Argument) -> dict:
     """The submission's view model: the seller's case as the arbitrator reads it.
 
@@ -430,7 +419,7 @@ def build_context(analysis: Analysis, prepared: Prepared, opts: RenderOptions,
 
 # --- rendering -----------------------------------------------------------------------
 
-def _template_dirs(opts: RenderOptions) -> list[Path]:
+def _template_dirs(opts: BuildOptions) -> list[Path]:
     dirs = [BUILTIN_TEMPLATES]
     if opts.templates:
         if not opts.templates.is_dir():
@@ -446,7 +435,7 @@ def _css_text(dirs: list[Path]) -> str:
     raise RenderError("pack.css not found in the template folders")  # pragma: no cover
 
 
-def options_key(opts: RenderOptions, analysis: Analysis) -> str:
+def options_key(opts: BuildOptions, analysis: Analysis) -> str:
     """The options that change a pack's content (for the resumable batch's digest).
 
     ``generated_at`` is deliberately left out: it is a stamp of when, not an input,
@@ -464,7 +453,7 @@ def options_key(opts: RenderOptions, analysis: Analysis) -> str:
     return json.dumps(key, sort_keys=True, ensure_ascii=False)
 
 
-def render_pdf(analysis: Analysis, opts: RenderOptions, *, recipe_step: int = 0,
+def render_pdf(analysis: Analysis, opts: BuildOptions, *, recipe_step: int = 0,
                argument: Argument | None = None
                ) -> tuple[bytes, int, CaseFetcher, dict, dict[str, int], list[str]]:
     """One rendering at one step of the size ladder: (pdf bytes, pages, fetcher,
@@ -574,7 +563,7 @@ def without_cycle_collection():
             gc.enable()
 
 
-def build_pack(analysis: Analysis, opts: RenderOptions, *,
+def build_pack(analysis: Analysis, opts: BuildOptions, *,
                argument: Argument | None = None) -> PackResult:
     """Render, fit the size limit step by step, and write the PDF and its manifest atomically.
 
@@ -582,6 +571,7 @@ def build_pack(analysis: Analysis, opts: RenderOptions, *,
     originals cannot be masked, so they are never attached to it."""
     if analysis.redacted and opts.attach_originals:
         raise InputError(REDACT_ATTACH)
+    opts = opts.resolved(analysis)
     step = 0
     while True:
         with without_cycle_collection():

@@ -20,7 +20,8 @@ import pytest
 from click.testing import CliRunner
 
 from evidencepack.cli import cli
-from evidencepack.pipeline import Options, analyse
+from evidencepack.options import CheckOptions as Options
+from evidencepack.pipeline import analyse
 from tests.conftest import (CHAT, GENERATED_AT, KUAIDI100, NOW, REPO, make_case, pdf_text,
                             photo, tree_digest)
 from tests.test_hostile_images import pdf_images

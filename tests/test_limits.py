@@ -17,7 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from evidencepack.cli import cli
-from evidencepack.pipeline import Options, analyse, printable
+from evidencepack.options import CheckOptions as Options
+from evidencepack.pipeline import analyse, printable
 from evidencepack.safeio import LIMITS
 from tests.conftest import CHAT, NOW, REPO, make_case, tree_digest
 from tests.test_hostile_documents import flate_bomb

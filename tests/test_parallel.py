@@ -201,7 +201,8 @@ def test_an_error_in_the_other_process_is_reported(tmp_path, big_case, in_pieces
 
 def test_hostile_template_is_refused_in_both_processes(tmp_path, big_case, in_pieces):
     from evidencepack.pipeline import analyse
-    from evidencepack.render import RenderOptions, build_pack
+    from evidencepack.options import BuildOptions
+    from evidencepack.render import build_pack
     from tests.conftest import REPO
 
     templates = tmp_path / "tpl"
@@ -211,7 +212,7 @@ def test_hostile_template_is_refused_in_both_processes(tmp_path, big_case, in_pi
     html = html.replace('<section class="appendix" id="manifest">',
                         '<section class="appendix" id="manifest"><img src="file:///etc/hostname">')
     (templates / "pack.html.j2").write_text(html, encoding="utf-8")
-    result = build_pack(analyse(big_case), RenderOptions(
+    result = build_pack(analyse(big_case), BuildOptions(
         output=tmp_path / "p.pdf", generated_at=datetime.fromisoformat(GENERATED_AT),
         templates=templates, jobs=2))
     assert in_pieces and in_pieces[0] is not None

@@ -12,7 +12,8 @@ from click.testing import CliRunner
 
 from evidencepack.cli import cli
 from evidencepack.pipeline import analyse
-from evidencepack.render import RenderOptions, build_pack
+from evidencepack.options import BuildOptions
+from evidencepack.render import build_pack
 from tests.conftest import CHAT, GENERATED_AT, make_case, pdf_text
 
 
@@ -69,7 +70,7 @@ def test_fetcher_refuses_everything_but_prepared_files(tmp_path, server):
     case = make_case(tmp_path / "cases")
     analysis = analyse(case)
     from datetime import datetime
-    result = build_pack(analysis, RenderOptions(
+    result = build_pack(analysis, BuildOptions(
         output=tmp_path / "p.pdf", generated_at=datetime.fromisoformat(GENERATED_AT),
         templates=templates))
     assert "file:///etc/passwd" in result.blocked_urls

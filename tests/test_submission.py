@@ -17,7 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from evidencepack.cli import cli
-from evidencepack.pipeline import Options, analyse
+from evidencepack.options import CheckOptions as Options
+from evidencepack.pipeline import analyse
 from tests.conftest import GENERATED_AT, NOW, SAMPLES, make_case, pdf_text
 
 # Words a Chinese reader meets in any document: format and standard names.

@@ -1,0 +1,103 @@
+"""The library's front door: ``check`` a case, ``build`` its pack.
+
+The command line, batch workers and the benchmark all build through here, so a
+script that imports evidencepack gets exactly what `evidencepack build` makes::
+
+    import evidencepack
+    pack = evidencepack.build("cases/TB-1", evidencepack.BuildOptions(output="out/TB-1.pdf"))
+    pack.result.pages, pack.analysis.report.complete
+
+Nothing here prints or exits; failures are ``evidencepack.errors.EvidencePackError``
+subclasses carrying their exit code and remedy.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from evidencepack.claims import Argument, argue
+from evidencepack.errors import InputError
+from evidencepack.evidence import inside
+from evidencepack.options import BuildOptions, CheckOptions
+from evidencepack.pageimages import UploadPlan
+from evidencepack.pipeline import Analysis, analyse
+from evidencepack.render import REDACT_ATTACH, PackResult, build_pack
+
+
+class Pack(BaseModel):
+    """What one build made: the analysis it rests on, the argument the pack makes,
+    the PDF and manifest, the agent's worksheet and (with ``images_dir``) the upload plan."""
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    analysis: Analysis
+    argument: Argument
+    result: PackResult
+    worksheet: Path
+    plan: UploadPlan | None = None
+
+
+def refuse_inside(case_dir: Path, target: Path, option: str) -> None:
+    """The case folder holds the evidence and is read-only to us."""
+    if inside(case_dir, target):
+        raise InputError(f"{option} would write inside the case folder, which holds the "
+                         "evidence and is never written to", path=target,
+                         remedy=f"choose {option} outside the case folder")
+
+
+def check(case_dir: str | Path, options: CheckOptions | None = None, *,
+          worksheet: Path | None = None) -> Analysis:
+    """Check the case against its dispute type's checklist; with ``worksheet``,
+    also write the agent's worksheet (HTML) there."""
+    from evidencepack import worksheet as sheet
+
+    case_dir = Path(case_dir)
+    if worksheet is not None:
+        refuse_inside(case_dir, worksheet, "--html")
+    analysis = analyse(case_dir, options)
+    if worksheet is not None:
+        sheet.write_html(sheet.make(analysis), worksheet)
+    return analysis
+
+
+def build(case_dir: str | Path, options: BuildOptions | None = None) -> Pack:
+    """Check the case, then write its pack (PDF + manifest) and worksheet beside it."""
+    from evidencepack import worksheet as sheet
+
+    case_dir, options = Path(case_dir), options or BuildOptions()
+    if options.redact and options.attach_originals:  # refused before any work
+        raise InputError(REDACT_ATTACH)
+    if options.images_dir is not None:  # refused before the PDF is written
+        refuse_inside(case_dir, options.images_dir, "--images")
+    analysis = analyse(case_dir, options)
+    options = options.resolved(analysis)
+    refuse_inside(case_dir, options.output, "-o")
+    argument = argue(analysis)
+    result = build_pack(analysis, options, argument=argument)
+    written = sheet.write_html(sheet.make(analysis, argument),
+                               options.output.with_suffix(".worksheet.html"),
+                               (options.templates,) if options.templates else ())
+    plan = _upload_plan(analysis, argument, result, options) if options.images_dir else None
+    return Pack(analysis=analysis, argument=argument, result=result, worksheet=written,
+                plan=plan)
+
+
+def _upload_plan(analysis: Analysis, argument: Argument, result: PackResult,
+                 options: BuildOptions) -> UploadPlan:
+    from evidencepack.labels import load_labels
+    from evidencepack.pageimages import plan_upload
+
+    L = load_labels(analysis.lang)
+    titles = {"cover": L["cover_page"], "points": L["points"], "toc": L["contents"],
+              "statement": L["statement"], "timeline": L["timeline"], "manifest": L["manifest"]}
+    titles.update({f"ex-{e.label}": f"{e.label} {L['kind_' + e.kind.value]}"
+                   for e in analysis.evidence})
+    upload = analysis.profile.upload
+    return plan_upload(
+        result.pdf, options.images_dir, stem=analysis.case.case_id,
+        max_bytes=options.image_max_bytes(analysis), pages=result.pages,
+        pages_of=result.pages_of,
+        cited=[a for c in argument.claims for ref in c.refs
+               for a in (ref.anchor, *(f"ex-{label}" for label in ref.labels))],
+        titles=titles, max_images=upload.max_images, assumed=upload.max_images_assumed,
+        labels=L)
