@@ -42,8 +42,8 @@ from evidencepack.evidence import inside
 from evidencepack.options import BuildOptions, CheckOptions
 from evidencepack.textio import decode_text
 from evidencepack.workers import workers
+from evidencepack.resources import DATA
 
-DATA = Path(__file__).resolve().parent / "data"
 
 # Our field -> the export headers that mean it (our English names first, then
 # the Taobao/Tmall refund-management export's Chinese ones). Headers are

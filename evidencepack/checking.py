@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from functools import lru_cache
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +17,7 @@ from evidencepack.models import (ChatMessage, EvidenceItem, EvidenceKind, Tracki
                                  TrackingTimeline)
 from evidencepack.tagging import tag_name
 from evidencepack.textio import load_toml
+from evidencepack.resources import DATA
 
 # Two images whose 256-bit average hashes differ in at most this many bits are
 # the same picture (a resend, a re-save, a resize): counted once. Measured on
@@ -71,7 +71,7 @@ class CheckReport(BaseModel):
                 and not i.group_met]
 
 
-REASONS_FILE = Path(__file__).parent / "data" / "check_reasons.toml"
+REASONS_FILE = DATA / "check_reasons.toml"
 
 
 @lru_cache(maxsize=1)

@@ -18,9 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from evidencepack.errors import ChecklistError, describe_validation
 from evidencepack.models import DocType, EvidenceKind, TrackingStatus
 from evidencepack.textio import load_toml
+from evidencepack.resources import DATA
 
-BUILTIN_DIR = Path(__file__).parent / "data" / "checklists"
-LOSS_REASONS_FILE = Path(__file__).parent / "data" / "loss_reasons.toml"
+BUILTIN_DIR = DATA / "checklists"
+LOSS_REASONS_FILE = DATA / "loss_reasons.toml"
 
 Level = Literal["required", "one_or_more", "alternatives", "recommended"]
 Status = Literal["met", "weak", "missing", "not_applicable"]

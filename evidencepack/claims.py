@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from functools import cache
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -21,8 +20,9 @@ from evidencepack.models import (ChatMessage, ChatRole, EvidenceItem, EvidenceKi
                                  TrackingEvent, TrackingStatus)
 from evidencepack.pipeline import Analysis
 from evidencepack.textio import load_toml
+from evidencepack.resources import DATA
 
-CLAIMS_DIR = Path(__file__).parent / "data" / "claims"
+CLAIMS_DIR = DATA / "claims"
 
 # Capture-time sources an arbitrator can check on the file itself; a file's
 # modification time changes with every copy and proves nothing.

@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict
 
 from evidencepack.models import DocType, EvidenceItem, EvidenceKind
 from evidencepack.textio import load_toml
+from evidencepack.resources import DATA
 
-DOC_TYPES_FILE = Path(__file__).parent / "data" / "doc_types.toml"
+DOC_TYPES_FILE = DATA / "doc_types.toml"
 # Kinds a file's name or text may type; a listing screenshot called 发票说明.png
 # is still a listing screenshot.
 TYPED_KINDS = {EvidenceKind.document, EvidenceKind.other}

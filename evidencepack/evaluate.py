@@ -23,6 +23,7 @@ from evidencepack.errors import InputError
 from evidencepack.models import ChatMessage, ChatRole
 from evidencepack.tagging import TAGS, tag_messages, tag_name
 from evidencepack.textio import load_toml
+from evidencepack.resources import DATA, CORPUS
 
 __all__ = ["part_of", "load_messages", "evaluate", "SECTIONS", "EvalSection", "Evaluation",
            "floor_failures", "FloorMiss", "DEV_SHARE", "PARTS"]
@@ -30,8 +31,8 @@ __all__ = ["part_of", "load_messages", "evaluate", "SECTIONS", "EvalSection", "E
 PARTS = ("dev", "test")
 # About 60 % dev, 40 % test (corpus/README.md).
 DEV_SHARE = 60
-_REPO_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
-_FLOORS_FILE = Path(__file__).parent / "data" / "eval_floors.toml"
+_REPO_CORPUS = CORPUS
+_FLOORS_FILE = DATA / "eval_floors.toml"
 
 
 def part_of(record_id: str) -> Literal["dev", "test"]:

@@ -11,8 +11,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from evidencepack.errors import ChecklistError, describe_validation
 from evidencepack.textio import load_toml
+from evidencepack.resources import DATA
 
-BUILTIN_DIR = Path(__file__).parent / "data" / "profiles"
+BUILTIN_DIR = DATA / "profiles"
 
 
 class _Strict(BaseModel):

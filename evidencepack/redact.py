@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 import tomllib
-from pathlib import Path
+from evidencepack.resources import DATA
 
-_WORDS = tomllib.loads((Path(__file__).resolve().parent / "data" / "redaction.toml")
+_WORDS = tomllib.loads((DATA / "redaction.toml")
                        .read_text(encoding="utf-8"))
 
 # Full-width digits and separators are matched as their ASCII forms; the

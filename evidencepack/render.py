@@ -306,7 +306,6 @@ def _timeline(analysis: Analysis, L: dict) -> list[dict]:
             rows.append((at, len(rows), {"at": at.strftime("%Y-%m-%d %H:%M"), "text": text,
                                          "ref": ref, "anchor": anchor, "cls": cls}))
 
-    case = analysis.case
     for name, key in (("ordered_at", "ev_order"), ("opened_at", "ev_opened"),
                       ("intervention_at", "ev_intervention"),
                       ("return_delivered_at", "ev_return")):

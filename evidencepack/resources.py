@@ -19,3 +19,10 @@ def builtin_templates() -> Path:
     if packaged.is_dir():
         return Path(str(packaged))
     return Path(__file__).resolve().parent.parent / "templates"
+
+
+# The package's data files (checklists, profiles, word lists); one place, so a module
+# that moves between stages still finds them.
+DATA = Path(__file__).resolve().parent / "data"
+# The labelled corpus lives in a checkout, not in the wheel (evaluate needs a clone).
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"

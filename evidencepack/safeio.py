@@ -9,8 +9,9 @@ import tomllib
 from pathlib import Path
 
 from evidencepack.errors import InputError
+from evidencepack.resources import DATA
 
-LIMITS = tomllib.loads((Path(__file__).resolve().parent / "data" / "limits.toml")
+LIMITS = tomllib.loads((DATA / "limits.toml")
                        .read_text(encoding="utf-8"))
 
 

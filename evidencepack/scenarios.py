@@ -31,8 +31,9 @@ from evidencepack.models import (ChatMessage, ChatRole, DocType, EvidenceItem, E
                                  ImageInfo, TimeSource, TrackingEvent, TrackingTimeline)
 from evidencepack.pipeline import check_context
 from evidencepack.textio import load_toml
+from evidencepack.resources import CORPUS
 
-CORPUS_DIR = Path(__file__).resolve().parent.parent / "corpus" / "scenarios"
+CORPUS_DIR = CORPUS / "scenarios"
 Verdict = Literal["met", "weak", "missing", "not_applicable"]
 VERDICTS: tuple[Verdict, ...] = ("met", "weak", "missing", "not_applicable")
 _IMAGE_KINDS = {EvidenceKind.listing_screenshot, EvidenceKind.preship_photo,

@@ -20,7 +20,6 @@ except ImportError:  # pragma: no cover - another Python
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel
@@ -28,11 +27,11 @@ from pydantic import BaseModel
 from evidencepack.classifier import NBModel, train
 from evidencepack.models import ChatMessage, ChatRole
 from evidencepack.textio import load_toml
+from evidencepack.resources import DATA
 
 __all__ = ["tag_messages", "chat_facts", "tag_name", "assess_statement", "StatementIssue",
            "TAGS", "normalise"]
 
-_DATA_DIR = Path(__file__).parent / "data"
 _AGREES = "buyer_agrees"
 _CONSENT = "buyer_consents_proxy_signing"
 _OBJECTS = "buyer_objects_proxy_signing"
@@ -294,7 +293,7 @@ def _classifier(item: dict) -> dict:
     spec = item.get("classifier")
     if not spec:
         return {}
-    path = _DATA_DIR / spec["model"]
+    path = DATA / spec["model"]
     # A missing model (before `python corpus/train.py` has run) leaves the rules alone.
     return {"model": NBModel.load(path), "threshold": float(spec["threshold"])} if path.exists() else {}
 
@@ -302,7 +301,7 @@ def _classifier(item: dict) -> dict:
 def train_backups(records, trained_on: str) -> dict[str, NBModel]:
     """The back-up model of every tag that has one, trained on ``records``
     (objects with .role, .text, .tags: the corpus's dev part), by file name."""
-    data = load_toml(_DATA_DIR / "chat_tags.toml", display="evidencepack/data/chat_tags.toml")
+    data = load_toml(DATA / "chat_tags.toml", display="evidencepack/data/chat_tags.toml")
     out = {}
     for item in data["tag"]:
         spec = item.get("classifier")
@@ -313,7 +312,7 @@ def train_backups(records, trained_on: str) -> dict[str, NBModel]:
 
 
 def _load() -> _Config:
-    data = load_toml(_DATA_DIR / "chat_tags.toml", display="evidencepack/data/chat_tags.toml")
+    data = load_toml(DATA / "chat_tags.toml", display="evidencepack/data/chat_tags.toml")
     norm = data.get("normalise", {})
     table = _char_table(norm)
     variants = [(_fold(a, table), _fold(b, table)) for a, b in norm.get("variants", [])]
@@ -464,7 +463,7 @@ class StatementIssue(BaseModel):
 
 @lru_cache(maxsize=1)
 def _statement_rules() -> tuple[list[tuple[str, re.Pattern[str]]], tuple[str, ...]]:
-    data = load_toml(_DATA_DIR / "statement_wording.toml",
+    data = load_toml(DATA / "statement_wording.toml",
                      display="evidencepack/data/statement_wording.toml")
     cats = [(c, _alternation(data[c]["words"])) for c in ("accusatory", "emotional", "absolute")]
     return [(c, rx) for c, rx in cats if rx is not None], tuple(data.get("negations", []))

@@ -35,6 +35,7 @@ from evidencepack.models import (
     Warning_,
 )
 from evidencepack.textio import decode_text
+from evidencepack.resources import DATA
 
 __all__ = [
     "GAP_THRESHOLD_HOURS",
@@ -48,7 +49,6 @@ __all__ = [
     "status_from_code",
 ]
 
-_DATA = Path(__file__).parent / "data"
 
 # A real tracking export is a few kilobytes; anything this big is the wrong file,
 # and reading it whole would only stall the run.
@@ -114,7 +114,7 @@ def _load_data(name: str) -> dict:
     # Package data, not user input: a broken file is an installation fault (exit 3),
     # so it is not an InputError the user would be told to fix.
     try:
-        return tomllib.loads((_DATA / name).read_text(encoding="utf-8"))
+        return tomllib.loads((DATA / name).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise EvidencePackError(f"cannot load packaged data file: {exc}",
                                 path=f"evidencepack/data/{name}",
