@@ -514,7 +514,7 @@ def baseline_main(case_dir: str, output: str) -> None:
     one process, with the original image files and Python's defaults (cycle collector on)."""
     import contextlib
 
-    from evidencepack import render
+    from evidencepack.pack import render
     from evidencepack.options import BuildOptions
     from evidencepack.pipeline import analyse
 
@@ -578,7 +578,8 @@ def phase_timings(case_dir: Path, jobs: int | None) -> list[dict]:
     """When each stage of one cold large build ran, in which process (in-process, no profiler)."""
     import weasyprint.document
 
-    from evidencepack import appended, parallel, pipeline, render
+    from evidencepack.pack import appended, parallel, render
+    from evidencepack import pipeline
     from evidencepack.options import BuildOptions
     from evidencepack.pipeline import analyse
 
@@ -620,7 +621,8 @@ def profile_large(case_dir: Path, top: int = 25) -> dict:
     import pstats
     import threading
 
-    from evidencepack import evidence, parallel, render
+    from evidencepack.inputs import evidence
+    from evidencepack.pack import parallel, render
     from evidencepack.options import BuildOptions
     from evidencepack.pipeline import analyse
 
@@ -865,7 +867,7 @@ def main(argv: list[str] | None = None) -> int:
             by["imports"] = bench.scenario(
                 "imports only (fixed start-up cost)",
                 lambda out, d: [sys.executable, "-c", "import evidencepack.cli, evidencepack.pipeline, "
-                                "evidencepack.render, weasyprint, PIL.Image, pypdf"],
+                                "evidencepack.pack.render, weasyprint, PIL.Image, pypdf"],
                 cache="cold")
         if "large-cold" in only:
             by["large-cold"] = bench.scenario(

@@ -16,13 +16,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from evidencepack.claims import Argument, argue
+from evidencepack.judge.claims import Argument, argue
 from evidencepack.errors import InputError
-from evidencepack.evidence import inside
+from evidencepack.inputs.evidence import inside
 from evidencepack.options import BuildOptions, CheckOptions
-from evidencepack.pageimages import UploadPlan
+from evidencepack.pack.pageimages import UploadPlan
 from evidencepack.pipeline import Analysis, analyse
-from evidencepack.render import REDACT_ATTACH, PackResult, build_pack
+from evidencepack.pack.render import REDACT_ATTACH, PackResult, build_pack
 
 
 class Pack(BaseModel):
@@ -49,7 +49,7 @@ def check(case_dir: str | Path, options: CheckOptions | None = None, *,
           worksheet: Path | None = None) -> Analysis:
     """Check the case against its dispute type's checklist; with ``worksheet``,
     also write the agent's worksheet (HTML) there."""
-    from evidencepack import worksheet as sheet
+    from evidencepack.pack import worksheet as sheet
 
     case_dir = Path(case_dir)
     if worksheet is not None:
@@ -62,7 +62,7 @@ def check(case_dir: str | Path, options: CheckOptions | None = None, *,
 
 def build(case_dir: str | Path, options: BuildOptions | None = None) -> Pack:
     """Check the case, then write its pack (PDF + manifest) and worksheet beside it."""
-    from evidencepack import worksheet as sheet
+    from evidencepack.pack import worksheet as sheet
 
     case_dir, options = Path(case_dir), options or BuildOptions()
     if options.redact and options.attach_originals:  # refused before any work
@@ -84,8 +84,8 @@ def build(case_dir: str | Path, options: BuildOptions | None = None) -> Pack:
 
 def _upload_plan(analysis: Analysis, argument: Argument, result: PackResult,
                  options: BuildOptions) -> UploadPlan:
-    from evidencepack.labels import load_labels
-    from evidencepack.pageimages import plan_upload
+    from evidencepack.pack.labels import load_labels
+    from evidencepack.pack.pageimages import plan_upload
 
     L = load_labels(analysis.lang)
     titles = {"cover": L["cover_page"], "points": L["points"], "toc": L["contents"],

@@ -53,7 +53,7 @@ def _parse_time(value: str | None, param: str) -> datetime | None:
     except ValueError:
         raise click.BadParameter(f"{value!r} is not an ISO time such as "
                                  "2024-03-12T10:15:00+08:00", param_hint=param) from None
-    from evidencepack.safeio import LIMITS
+    from evidencepack.inputs.safeio import LIMITS
 
     low, high = LIMITS["dates"]["min_year"], LIMITS["dates"]["max_year"]
     if not low <= at.year <= high:
@@ -119,10 +119,10 @@ def cli() -> None:
 @click.option("--timezone", default=DEFAULT_TZ, show_default=True, help="The case's time zone.")
 def init(case_dir: Path, dispute_type: str, platform: str, timezone: str) -> None:
     """Create a case folder with its sub-folders and a commented case.toml."""
-    from evidencepack.case import init_case
-    from evidencepack.checklist import load_checklists
+    from evidencepack.inputs.case import init_case
+    from evidencepack.judge.checklist import load_checklists
     from evidencepack.errors import InputError
-    from evidencepack.profiles import load_profiles
+    from evidencepack.judge.profiles import load_profiles
 
     if dispute_type not in load_checklists():
         raise InputError(f"unknown dispute type {dispute_type!r}",
@@ -185,7 +185,7 @@ def _cycle_collector_off(command):
     """For a one-shot command that builds a pack: see render.without_cycle_collection."""
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        from evidencepack.render import without_cycle_collection
+        from evidencepack.pack.render import without_cycle_collection
 
         with without_cycle_collection():
             return command(*args, **kwargs)
@@ -270,9 +270,9 @@ def statement(case_dir: Path, lang, now, checklists, as_json) -> None:
     is checked too: emotional or accusatory wording, absolutes, claims no
     exhibit supports, length. Exit 0, or 1 when that statement has problems.
     """
-    from evidencepack.claims import argue
+    from evidencepack.judge.claims import argue
     from evidencepack.pipeline import analyse
-    from evidencepack.statement import draft, review
+    from evidencepack.judge.statement import draft, review
     from evidencepack import terminal
 
     analysis = analyse(case_dir, _options(lang, now, False, checklists))
@@ -296,7 +296,7 @@ def statement(case_dir: Path, lang, now, checklists, as_json) -> None:
 @json_option
 def checklists_cmd(dispute_type, lang, checklists, as_json) -> None:
     """List the dispute types, or show one type's checklist items."""
-    from evidencepack.checklist import load_checklists
+    from evidencepack.judge.checklist import load_checklists
     from evidencepack.errors import InputError
     from evidencepack import terminal
 
@@ -327,7 +327,7 @@ def queue(cases_root: Path, lang, now, checklists, as_json) -> None:
     its completeness and first missing item. A broken case shows as an error
     row and does not hide the rest.
     """
-    from evidencepack.audit import build_audit
+    from evidencepack.team.audit import build_audit
 
     # The queue is the audit's rows, which are already sorted most urgent first.
     rows = build_audit(cases_root, _options(lang, now, False, checklists)).rows
@@ -362,7 +362,7 @@ def audit(cases_root: Path, lang, now, checklists, as_json, csv_file, html_file)
     deadline columns are deadline.<name>.at / .status / .hours_left.
     Exit 0 even when cases are incomplete (it is a report), 2 on bad input.
     """
-    from evidencepack.audit import audit_json, build_audit, check_output, write_csv, write_html
+    from evidencepack.team.audit import audit_json, build_audit, check_output, write_csv, write_html
 
     report = build_audit(cases_root, _options(lang, now, False, checklists))
     for path in (csv_file, html_file):
@@ -418,9 +418,9 @@ def batch(export: Path, cases_root: Path, out: Path, mapping, jobs, force, shard
     Exit 0 all built and complete, 1 some incomplete, 3 some failed or bad rows,
     2 bad usage (unreadable export, unknown columns), 130 interrupted.
     """
-    from evidencepack.batch import parse_shard, run_batch
+    from evidencepack.team.batch import parse_shard, run_batch
     from evidencepack.errors import InputError
-    from evidencepack.evidence import inside
+    from evidencepack.inputs.evidence import inside
     from evidencepack import terminal
 
     the_shard = parse_shard(shard)
@@ -466,7 +466,7 @@ def verify(pdf: Path, case_dir, as_json) -> None:
     mismatch, or when that manifest is missing (NOT VERIFIED); 2 when PDF is not
     a pack (not a PDF, no embedded manifest).
     """
-    from evidencepack.verify import verify_pack
+    from evidencepack.pack.verify import verify_pack
     from evidencepack import terminal
 
     report = verify_pack(pdf, case_dir)
@@ -493,7 +493,7 @@ def evaluate_cmd(part, corpus, lang, as_json) -> None:
     test figure is at or above its floor (evidencepack/data/eval_floors.toml),
     1 when one is below.
     """
-    from evidencepack.evaluate import PARTS, evaluate, floor_failures
+    from evidencepack.judge.evaluate import PARTS, evaluate, floor_failures
     from evidencepack import terminal
 
     result = evaluate(corpus, PARTS if part == "all" else (part,))

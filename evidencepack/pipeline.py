@@ -12,22 +12,22 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from evidencepack import chat as chat_mod
-from evidencepack import tracking as tracking_mod
-from evidencepack.case import TIME_FIELDS, Case, read_case
-from evidencepack.checking import CheckContext, CheckReport, evaluate
-from evidencepack.checklist import Checklist, load_checklists
-from evidencepack.deadlines import Deadline, compute
+from evidencepack.inputs import chat as chat_mod
+from evidencepack.inputs import tracking as tracking_mod
+from evidencepack.inputs.case import TIME_FIELDS, Case, read_case
+from evidencepack.judge.checking import CheckContext, CheckReport, evaluate
+from evidencepack.judge.checklist import Checklist, load_checklists
+from evidencepack.judge.deadlines import Deadline, compute
 from evidencepack.errors import CaseFileError, InputError, ParseError, UnsafePathError
-from evidencepack.evidence import case_relative, gather, inside
-from evidencepack.images import default_cache_dir
+from evidencepack.inputs.evidence import case_relative, gather, inside
+from evidencepack.inputs.images import default_cache_dir
 from evidencepack.models import (ChatLog, ChatMessage, EvidenceItem, EvidenceKind,
                                  TrackingFacts, TrackingTimeline, Warning_)
 from evidencepack.options import CheckOptions
-from evidencepack.profiles import Profile, load_profiles
-from evidencepack.redact import Redactor, redact_all
-from evidencepack.safeio import LIMITS, read_verified
-from evidencepack.tagging import chat_facts
+from evidencepack.judge.profiles import Profile, load_profiles
+from evidencepack.inputs.redact import Redactor, redact_all
+from evidencepack.inputs.safeio import LIMITS, read_verified
+from evidencepack.judge.tagging import chat_facts
 
 # A case time and the tracking's may differ by rounding; beyond this, we say so.
 _DISAGREE = timedelta(hours=1)

@@ -8,11 +8,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from evidencepack.checklist import Checklist
-from evidencepack.deadlines import NAMES as DEADLINE_NAMES
-from evidencepack.deadlines import time_left_text
-from evidencepack.evidence import escape_controls
-from evidencepack.labels import load_labels
+from evidencepack.judge.checklist import Checklist
+from evidencepack.judge.deadlines import NAMES as DEADLINE_NAMES
+from evidencepack.judge.deadlines import time_left_text
+from evidencepack.inputs.evidence import escape_controls
+from evidencepack.pack.labels import load_labels
 from evidencepack.pipeline import Analysis
 
 MARKS = {"met": ("✓", "green"), "weak": ("⚠", "yellow"), "missing": ("✗", "red"),

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from evidencepack.batch import ReasonTable, read_export, load_mapping, shard_of
-from evidencepack.checklist import load_checklists
+from evidencepack.team.batch import ReasonTable, read_export, load_mapping, shard_of
+from evidencepack.judge.checklist import load_checklists
 from evidencepack.cli import cli
 from tests.conftest import NOW, make_case, tree_digest
 

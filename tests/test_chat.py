@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evidencepack.chat import parse_chat_file
-from evidencepack.redact import Redactor
+from evidencepack.inputs.chat import parse_chat_file
+from evidencepack.inputs.redact import Redactor
 from evidencepack.errors import InputError, ParseError
 from evidencepack.models import ChatMessage, ChatRole
 

@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image, ImageDraw
 
-from evidencepack.case import TIME_FIELDS, parse_case
-from evidencepack.checklist import BUILTIN_DIR, load_checklists, loss_reasons
+from evidencepack.inputs.case import TIME_FIELDS, parse_case
+from evidencepack.judge.checklist import BUILTIN_DIR, load_checklists, loss_reasons
 from evidencepack.cli import cli
-from evidencepack.deadlines import compute
-from evidencepack.profiles import load_profiles
+from evidencepack.judge.deadlines import compute
+from evidencepack.judge.profiles import load_profiles
 
 NOW = "2024-03-13T09:00:00+08:00"
 
@@ -904,9 +904,9 @@ def test_checklists_unknown_type_is_bad_input():
 
 def test_assumed_platform_windows_are_flagged(tmp_path):
     """JD's windows are Taobao's numbers borrowed; check must say they are assumed."""
-    from evidencepack.case import parse_case
-    from evidencepack.deadlines import compute
-    from evidencepack.profiles import load_profiles
+    from evidencepack.inputs.case import parse_case
+    from evidencepack.judge.deadlines import compute
+    from evidencepack.judge.profiles import load_profiles
     from datetime import datetime
     from zoneinfo import ZoneInfo
 

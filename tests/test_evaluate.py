@@ -7,9 +7,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from evidencepack import evaluate as ev
+from evidencepack.judge import evaluate as ev
 from evidencepack.cli import cli
-from evidencepack.tagging import TAGS
+from evidencepack.judge.tagging import TAGS
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
@@ -104,13 +104,13 @@ def test_a_missing_corpus_folder_is_bad_input(tmp_path):
 
 
 def test_the_shipped_model_is_trained_on_the_dev_part_only():
-    from evidencepack.classifier import dump
-    from evidencepack.tagging import train_backups
+    from evidencepack.judge.classifier import dump
+    from evidencepack.judge.tagging import train_backups
 
     dev = ev.load_messages(CORPUS / "messages" / "dev.jsonl")
     models = train_backups(dev, "corpus/messages/dev.jsonl")
     assert set(models) == {"nb_seller_rude.json"}
-    data = Path(ev.__file__).parent / "data"
+    from evidencepack.resources import DATA as data
     for name, model in models.items():
         assert dump(model) == (data / name).read_text(encoding="utf-8"), \
             f"{name} is stale: run python corpus/train.py"

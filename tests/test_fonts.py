@@ -41,7 +41,8 @@ def without_cjk(tmp_path) -> dict[str, str]:
 # `evidencepack` laying even a small pack out in pieces.
 IN_PIECES = """
 import sys
-from evidencepack import cli, parallel
+from evidencepack import cli
+from evidencepack.pack import parallel
 parallel.MIN_COST = parallel.PARENT_EXTRA = 0
 sys.argv[0] = "evidencepack"
 cli.main()

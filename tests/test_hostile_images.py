@@ -26,7 +26,7 @@ from click.testing import CliRunner
 from PIL import Image, ImageDraw, ImageStat
 
 from evidencepack.cli import cli
-from evidencepack.images import probe
+from evidencepack.inputs.images import probe
 from tests.conftest import GENERATED_AT, NOW, REPO, make_case, pdf_text, tree_digest
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -214,7 +214,7 @@ def test_bombs_are_refused_before_decoding_in_bounded_memory(tmp_path):
         "import sys\n"
         "from pathlib import Path\n"
         "from zoneinfo import ZoneInfo\n"
-        "from evidencepack.images import probe\n"
+        "from evidencepack.inputs.images import probe\n"
         "for p in sorted(Path(sys.argv[1]).iterdir()):\n"
         "    assert probe(p, ZoneInfo('UTC')).info is None, p\n"
         # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the forking
@@ -320,7 +320,7 @@ def test_truncation_is_seen_even_after_weasyprint_is_imported(tmp_path, monkeypa
     path.write_bytes(truncated_jpeg())
     assert any("image data is damaged or truncated" in p for p in probe(path, TZ).problems)
     # and it stays seen: no grey-padded copy is prepared either
-    from evidencepack.images import Recipe, prepare
+    from evidencepack.inputs.images import Recipe, prepare
 
     with pytest.raises(OSError):
         prepare(path, hashlib.sha256(path.read_bytes()).hexdigest(), screenshot=False,

@@ -34,10 +34,10 @@ from hypothesis import strategies as st
 from PIL import Image
 from pypdf import PdfReader
 
-from evidencepack.case import load_case
+from evidencepack.inputs.case import load_case
 from evidencepack.errors import InputError
-from evidencepack.evidence import display_path, time_from_name
-from evidencepack.images import probe
+from evidencepack.inputs.evidence import display_path, time_from_name
+from evidencepack.inputs.images import probe
 from tests.conftest import GENERATED_AT, REPO, make_case, tree_digest
 from tests.test_hostile_images import pdf_images
 
@@ -222,7 +222,7 @@ def test_truncated_cache_entry_is_rebuilt_after_weasyprint_is_imported(tmp_path)
     pass _is_valid_cached as a grey-padded picture (fixed in images.py)."""
     import weasyprint  # noqa: F401
 
-    from evidencepack.images import Recipe, prepare
+    from evidencepack.inputs.images import Recipe, prepare
     from tests.conftest import photo
 
     src = photo(tmp_path / "IMG_20240309_150200.jpg")
@@ -235,7 +235,7 @@ def test_truncated_cache_entry_is_rebuilt_after_weasyprint_is_imported(tmp_path)
 
 
 def test_bit_flipped_cache_entry_is_detected(tmp_path):
-    from evidencepack.images import Recipe, prepare
+    from evidencepack.inputs.images import Recipe, prepare
     from tests.conftest import photo
 
     src = photo(tmp_path / "IMG_20240309_150200.jpg")
@@ -496,7 +496,7 @@ _EXPORT_PIECES = st.sampled_from([
 @FAST
 @given(pieces=st.lists(_EXPORT_PIECES, max_size=12), noise=st.binary(max_size=200))
 def test_arbitrary_batch_exports_are_rows_or_input_errors(tmp_path, suffix, pieces, noise):
-    from evidencepack.batch import read_export
+    from evidencepack.team.batch import read_export
 
     path = tmp_path / f"export{suffix}"
     path.write_bytes("".join(pieces).encode("utf-8") + noise)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from evidencepack import evidence, parallel, render, workers
+from evidencepack.inputs import evidence
+from evidencepack.pack import parallel, render
+from evidencepack import workers
 from evidencepack.cli import cli
 from tests.conftest import GENERATED_AT, NOW, make_case
 from tests.test_parallel import chat

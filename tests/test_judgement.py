@@ -12,10 +12,10 @@ import pytest
 from test_checklists import (CALM_CHAT, NOW, case_of, check, deadlines, good_image, item,
                              make_case, run, write_chat, write_tracking)
 
-from evidencepack.checking import CheckContext, evaluate
-from evidencepack.checklist import load_checklists
+from evidencepack.judge.checking import CheckContext, evaluate
+from evidencepack.judge.checklist import load_checklists
 from evidencepack.models import ChatMessage, ChatRole, TrackingFacts, TrackingTimeline
-from evidencepack.scenarios import load_scenario, run_scenario, score
+from evidencepack.judge.scenarios import load_scenario, run_scenario, score
 
 # The floor the test part's item-verdict accuracy must keep (issue 14's target).
 # Every item the checker decides alone is right on the test part (see the test

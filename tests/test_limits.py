@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from evidencepack.cli import cli
 from evidencepack.options import CheckOptions as Options
 from evidencepack.pipeline import analyse, printable
-from evidencepack.safeio import LIMITS
+from evidencepack.inputs.safeio import LIMITS
 from tests.conftest import CHAT, NOW, REPO, make_case, tree_digest
 from tests.test_hostile_documents import flate_bomb
 

@@ -11,12 +11,14 @@ import tomllib
 from tests.conftest import REPO
 
 
-def test_every_data_folder_is_a_package_of_the_wheel():
+def test_every_folder_of_the_package_is_in_the_wheel():
     setuptools = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))[
         "tool"]["setuptools"]
     data = REPO / "evidencepack" / "data"
+    # Stage subpackages (inputs, judge, ...) and data folders alike.
     folders = {"evidencepack." + ".".join(p.relative_to(REPO / "evidencepack").parts)
-               for p in [data, *data.rglob("*")] if p.is_dir() and p.name != "__pycache__"}
+               for p in (REPO / "evidencepack").rglob("*")
+               if p.is_dir() and "__pycache__" not in p.parts}
     assert folders <= set(setuptools["packages"]), \
         f"list {sorted(folders - set(setuptools['packages']))} in pyproject's packages"
     assert setuptools["package-dir"]["evidencepack.templates"] == "templates"

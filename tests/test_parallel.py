@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from PIL import Image, ImageDraw
 from pypdf import PdfReader
 
-from evidencepack import parallel
+from evidencepack.pack import parallel
 from evidencepack.cli import cli
 from tests.conftest import GENERATED_AT, NOW, make_case, outline_pages, pdf_text
 
@@ -202,7 +202,7 @@ def test_an_error_in_the_other_process_is_reported(tmp_path, big_case, in_pieces
 def test_hostile_template_is_refused_in_both_processes(tmp_path, big_case, in_pieces):
     from evidencepack.pipeline import analyse
     from evidencepack.options import BuildOptions
-    from evidencepack.render import build_pack
+    from evidencepack.pack.render import build_pack
     from tests.conftest import REPO
 
     templates = tmp_path / "tpl"
@@ -312,7 +312,7 @@ def test_weasyprint_still_has_the_function_the_page_numbers_hook():
 def test_the_hook_numbers_one_layout_and_is_gone_after_it(tmp_path):
     import weasyprint.layout as layout
 
-    from evidencepack.render import CaseFetcher
+    from evidencepack.pack.render import CaseFetcher
 
     original = getattr(layout, parallel.HOOKED)
     css = "@page { @bottom-center { content: counter(page) ' of ' counter(pages); } }"
@@ -339,7 +339,7 @@ def test_the_hook_numbers_one_layout_and_is_gone_after_it(tmp_path):
 def test_the_hook_is_gone_after_a_layout_that_fails():
     import weasyprint.layout as layout
 
-    from evidencepack.render import CaseFetcher
+    from evidencepack.pack.render import CaseFetcher
 
     original = getattr(layout, parallel.HOOKED)
 

@@ -15,7 +15,8 @@ import shutil
 from click.testing import CliRunner
 from PIL import ImageStat
 
-from evidencepack import evidence, pipeline
+from evidencepack.inputs import evidence
+from evidencepack import pipeline
 from evidencepack.cli import cli
 from tests.conftest import GENERATED_AT, NOW, make_case, photo
 from tests.test_hostile_images import pdf_images

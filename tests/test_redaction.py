@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from evidencepack.cli import cli
-from evidencepack.redact import Redactor
+from evidencepack.inputs.redact import Redactor
 from tests.conftest import CHAT, GENERATED_AT, NOW, make_case, tree_digest
 
 

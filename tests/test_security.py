@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from evidencepack.cli import cli
 from evidencepack.pipeline import analyse
 from evidencepack.options import BuildOptions
-from evidencepack.render import build_pack
+from evidencepack.pack.render import build_pack
 from tests.conftest import CHAT, GENERATED_AT, make_case, pdf_text
 
 

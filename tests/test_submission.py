@@ -149,7 +149,7 @@ def test_claims_are_only_what_the_evidence_supports(packs):
 
 
 def test_claims_in_a_pack_laid_out_in_pieces_cite_the_right_pages(tmp_path, monkeypatch):
-    from evidencepack import parallel
+    from evidencepack.pack import parallel
 
     monkeypatch.setattr(parallel, "MIN_COST", 0)
     monkeypatch.setattr(parallel, "PARENT_EXTRA", 0)

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from evidencepack.models import ChatMessage, ChatRole
-from evidencepack.tagging import TAGS, assess_statement, chat_facts, tag_messages, tag_name
+from evidencepack.judge.tagging import TAGS, assess_statement, chat_facts, tag_messages, tag_name
+from evidencepack.resources import DATA
 
 B, S = ChatRole.buyer, ChatRole.seller
 T0 = datetime(2024, 3, 12, 10, 0, tzinfo=timezone(timedelta(hours=8)))
@@ -200,10 +201,10 @@ def test_first_character_lookahead_changes_no_match():
     """The speed-up in _cues must find exactly what the plain alternation finds."""
     from pathlib import Path
 
-    from evidencepack import tagging
-    from evidencepack.textio import load_toml
+    from evidencepack.judge import tagging
+    from evidencepack.inputs.textio import load_toml
 
-    data = load_toml(Path(tagging.__file__).parent / "data" / "chat_tags.toml", display="chat_tags.toml")
+    data = load_toml(DATA / "chat_tags.toml", display="chat_tags.toml")
     corpus = Path(__file__).resolve().parent.parent / "corpus" / "messages"
     texts = [tagging._CONFIG.read(line).joined
              for part in ("dev.jsonl", "test.jsonl") for line in (corpus / part).read_text("utf-8").split("\n")]

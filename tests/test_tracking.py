@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from evidencepack.errors import InputError, ParseError
 from evidencepack.models import TrackingEvent, TrackingStatus as S, TrackingTimeline
-from evidencepack.tracking import (
+from evidencepack.inputs.tracking import (
     GAP_THRESHOLD_HOURS,
     STALLED_THRESHOLD_HOURS,
     carrier_name,

@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo
 
 from evidencepack.errors import InputError, ParseError
 from evidencepack.models import ChatLog, ChatMessage, ChatRole, Warning_
-from evidencepack.tagging import tag_messages
-from evidencepack.textio import decode_text
+from evidencepack.judge.tagging import tag_messages
+from evidencepack.inputs.textio import decode_text
 
 __all__ = ["parse_chat_file", "parse_time"]
 

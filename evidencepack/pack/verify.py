@@ -24,9 +24,9 @@ from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, Field
 
-from evidencepack.case import CASE_FILE
+from evidencepack.inputs.case import CASE_FILE
 from evidencepack.errors import InputError
-from evidencepack.evidence import _walk, display_path, sha256_file
+from evidencepack.inputs.evidence import _walk, display_path, sha256_file
 
 
 class FileChange(BaseModel):

@@ -9,13 +9,13 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from evidencepack.atomic import write_atomic
-from evidencepack.claims import Argument, argue
-from evidencepack.deadlines import time_left_text
-from evidencepack.evidence import LABEL_PREFIX
-from evidencepack.labels import BUILTIN_TEMPLATES, load_labels, zone_text
+from evidencepack.judge.claims import Argument, argue
+from evidencepack.judge.deadlines import time_left_text
+from evidencepack.inputs.evidence import LABEL_PREFIX
+from evidencepack.pack.labels import BUILTIN_TEMPLATES, load_labels, zone_text
 from evidencepack.pipeline import Analysis
-from evidencepack.statement import Draft, StatementProblem, draft, review
-from evidencepack.tagging import tag_name
+from evidencepack.judge.statement import Draft, StatementProblem, draft, review
+from evidencepack.judge.tagging import tag_name
 
 # Messages the agent must read before the buyer's side quotes them.
 RISK_TAGS = ("seller_rude", "off_platform", "seller_promise")

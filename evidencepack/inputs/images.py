@@ -22,7 +22,7 @@ from PIL import Image, ImageFile, ImageFilter, ImageStat, UnidentifiedImageError
 
 from evidencepack.atomic import write_atomic
 from evidencepack.models import ImageInfo
-from evidencepack.safeio import LIMITS, read_verified
+from evidencepack.inputs.safeio import LIMITS, read_verified
 
 # 12 MP phone photos are normal; 64 MP phones exist. Past this, a file is more
 # likely a decompression bomb than evidence.

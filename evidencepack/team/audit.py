@@ -34,13 +34,14 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from evidencepack.checklist import load_checklists
-from evidencepack.deadlines import NAMES as DEADLINE_NAMES, time_left_text
+from evidencepack.judge.checklist import load_checklists
+from evidencepack.judge.deadlines import NAMES as DEADLINE_NAMES, time_left_text
 from evidencepack.atomic import write_atomic
-from evidencepack.case import CASE_FILE
+from evidencepack.inputs.case import CASE_FILE
 from evidencepack.errors import EvidencePackError, InputError
-from evidencepack.pipeline import Analysis, Options, analyse
-from evidencepack.profiles import load_profiles
+from evidencepack.options import CheckOptions
+from evidencepack.pipeline import Analysis, analyse
+from evidencepack.judge.profiles import load_profiles
 from evidencepack.resources import builtin_templates
 
 SCHEMA = "evidencepack.audit/1"
@@ -178,7 +179,7 @@ def summarise(rows: list[AuditRow]) -> list[ItemSummary]:
     return failing
 
 
-def build_audit(root: Path, options: Options) -> Audit:
+def build_audit(root: Path, options: CheckOptions) -> Audit:
     folders = case_dirs(root)
     checklists = None if options.checklist_dirs else load_checklists()
     profiles = load_profiles()
@@ -389,7 +390,7 @@ def write_html(audit: Audit, path: Path) -> None:
 
 def check_output(path: Path, audit: Audit) -> None:
     """Reports go beside the cases, never into one: evidence folders are read-only to us."""
-    from evidencepack.evidence import inside
+    from evidencepack.inputs.evidence import inside
 
     for row in audit.rows:
         if inside(Path(row.case_dir), path):

@@ -9,9 +9,9 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel
 
-from evidencepack.case import Case
+from evidencepack.inputs.case import Case
 from evidencepack.models import TrackingFacts, TrackingStatus, TrackingTimeline
-from evidencepack.profiles import Holiday, Profile
+from evidencepack.judge.profiles import Holiday, Profile
 
 Urgency = Literal["overdue", "due_24h", "due_72h", "ok", "unknown", "passed"]
 

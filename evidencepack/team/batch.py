@@ -36,11 +36,11 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from evidencepack import __version__
-from evidencepack.case import CASE_FILE
+from evidencepack.inputs.case import CASE_FILE
 from evidencepack.errors import EvidencePackError, ExitCode, InputError, ParseError
-from evidencepack.evidence import inside
+from evidencepack.inputs.evidence import inside
 from evidencepack.options import BuildOptions, CheckOptions
-from evidencepack.textio import decode_text
+from evidencepack.inputs.textio import decode_text
 from evidencepack.workers import workers
 from evidencepack.resources import DATA
 
@@ -423,7 +423,7 @@ class _Index:
         self.by_case_id: dict[str, list[Path]] = {}
         self.by_order_id: dict[str, list[Path]] = {}
         self.data: dict[Path, dict | None] = {}
-        from evidencepack.textio import load_toml
+        from evidencepack.inputs.textio import load_toml
 
         for child in sorted(root.iterdir(), key=lambda p: p.name):
             if child.name.startswith("."):
@@ -559,7 +559,7 @@ def plan(export: Export, cases_root: Path, out: Path, *, reasons: ReasonTable,
             if v.get(field):
                 defaults[CASE_KEYS[field]] = v[field]
         if v.get("carrier"):
-            from evidencepack.tracking import normalise_carrier
+            from evidencepack.inputs.tracking import normalise_carrier
 
             defaults["tracking.carrier"] = normalise_carrier(v["carrier"]) or v["carrier"]
         if v.get("opened_at"):
@@ -610,8 +610,8 @@ def _init_worker(checklist_dirs: list[str]) -> None:
     # Ctrl-C is the parent's to handle: a worker finishes the pack it is writing
     # (atomically) rather than dying between the PDF and its manifest.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from evidencepack.checklist import load_checklists
-    from evidencepack.profiles import load_profiles
+    from evidencepack.judge.checklist import load_checklists
+    from evidencepack.judge.profiles import load_profiles
 
     _STATE["checklists"] = load_checklists([Path(d) for d in checklist_dirs])
     _STATE["profiles"] = load_profiles()
@@ -627,7 +627,7 @@ def _read_manifest(path: Path) -> dict | None:
 
 def run_task(task: Task) -> RowResult:
     """Analyse one case, skip it when its pack is up to date, else build it. Never raises."""
-    from evidencepack.evidence import sha256_file
+    from evidencepack.inputs.evidence import sha256_file
     from evidencepack.pipeline import analyse
 
     result = task.result.model_copy(deep=True)
@@ -640,7 +640,7 @@ def run_task(task: Task) -> RowResult:
         analysis = analyse(Path(task.case_dir), opts,
                            checklists=_STATE.get("checklists"), profiles=_STATE.get("profiles"),
                            defaults=task.defaults)
-        from evidencepack.render import build_pack, input_digest, manifest_inputs, options_key
+        from evidencepack.pack.render import build_pack, input_digest, manifest_inputs, options_key
 
         opts = opts.resolved(analysis)
         digest = input_digest(manifest_inputs(analysis), options_key(opts, analysis))
@@ -734,7 +734,7 @@ def run_batch(export_path: Path, cases_root: Path, out: Path, *, options: CheckO
                          "never written to", path=out, remedy="choose --out elsewhere")
     the_mapping = load_mapping(mapping)
     export = read_export(export_path, the_mapping)
-    from evidencepack.checklist import load_checklists
+    from evidencepack.judge.checklist import load_checklists
 
     checklist_dirs = [str(d) for d in options.checklist_dirs]
     dispute_types = set(load_checklists([Path(d) for d in checklist_dirs]))
@@ -782,8 +782,8 @@ def _context():
     forks each worker from it; elsewhere each worker is spawned and imports it."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["evidencepack.batch", "evidencepack.pipeline",
-                                    "evidencepack.render", "weasyprint"])
+        ctx.set_forkserver_preload(["evidencepack.team.batch", "evidencepack.pipeline",
+                                    "evidencepack.pack.render", "weasyprint"])
         return ctx
     return multiprocessing.get_context("spawn")
 

@@ -19,18 +19,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from evidencepack import tracking as tracking_mod
-from evidencepack.case import parse_case
-from evidencepack.chat import tag_messages
-from evidencepack.checking import CheckReport, evaluate
-from evidencepack.checklist import Checklist, load_checklists
-from evidencepack.documents import doc_type_from_name
+from evidencepack.inputs import tracking as tracking_mod
+from evidencepack.inputs.case import parse_case
+from evidencepack.inputs.chat import tag_messages
+from evidencepack.judge.checking import CheckReport, evaluate
+from evidencepack.judge.checklist import Checklist, load_checklists
+from evidencepack.inputs.documents import doc_type_from_name
 from evidencepack.errors import InputError, describe_validation
-from evidencepack.evidence import order_and_label
+from evidencepack.inputs.evidence import order_and_label
 from evidencepack.models import (ChatMessage, ChatRole, DocType, EvidenceItem, EvidenceKind,
                                  ImageInfo, TimeSource, TrackingEvent, TrackingTimeline)
 from evidencepack.pipeline import check_context
-from evidencepack.textio import load_toml
+from evidencepack.inputs.textio import load_toml
 from evidencepack.resources import CORPUS
 
 CORPUS_DIR = CORPUS / "scenarios"

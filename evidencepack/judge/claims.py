@@ -15,11 +15,11 @@ from functools import cache
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evidencepack.errors import ChecklistError, describe_validation
-from evidencepack.labels import load_labels
+from evidencepack.pack.labels import load_labels
 from evidencepack.models import (ChatMessage, ChatRole, EvidenceItem, EvidenceKind, TimeSource,
                                  TrackingEvent, TrackingStatus)
 from evidencepack.pipeline import Analysis
-from evidencepack.textio import load_toml
+from evidencepack.inputs.textio import load_toml
 from evidencepack.resources import DATA
 
 CLAIMS_DIR = DATA / "claims"

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from evidencepack.errors import ChecklistError, describe_validation
 from evidencepack.models import DocType, EvidenceKind, TrackingStatus
-from evidencepack.textio import load_toml
+from evidencepack.inputs.textio import load_toml
 from evidencepack.resources import DATA
 
 BUILTIN_DIR = DATA / "checklists"

@@ -14,7 +14,7 @@ from pathlib import Path
 from charset_normalizer import from_bytes
 
 from evidencepack.errors import InputError
-from evidencepack.safeio import LIMITS, read_regular
+from evidencepack.inputs.safeio import LIMITS, read_regular
 
 _BOMS = [
     (codecs.BOM_UTF8, "utf-8-sig"),

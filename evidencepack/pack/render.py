@@ -23,19 +23,19 @@ from pydantic import BaseModel
 from evidencepack import __version__
 from evidencepack.atomic import write_pair
 from evidencepack.errors import InputError, RenderError, SizeLimitError
-from evidencepack.evidence import KIND_ORDER, SCREENSHOT_KINDS
-from evidencepack.fonts import pack_font
-from evidencepack.images import Recipe, default_cache_dir, prepare
-from evidencepack.labels import BUILTIN_TEMPLATES, load_labels, money, zone_text
-from evidencepack.claims import Argument, argue
-from evidencepack.tagging import tag_name
+from evidencepack.inputs.evidence import KIND_ORDER, SCREENSHOT_KINDS
+from evidencepack.pack.fonts import pack_font
+from evidencepack.inputs.images import Recipe, default_cache_dir, prepare
+from evidencepack.pack.labels import BUILTIN_TEMPLATES, load_labels, money, zone_text
+from evidencepack.judge.claims import Argument, argue
+from evidencepack.judge.tagging import tag_name
 from evidencepack.options import BuildOptions
 from evidencepack.models import EvidenceItem, EvidenceKind, TimeSource, TrackingStatus
 from evidencepack.pipeline import Analysis, printable
-from evidencepack.safeio import LIMITS, read_verified
+from evidencepack.inputs.safeio import LIMITS, read_verified
 from evidencepack.workers import workers
-from evidencepack import appended, parallel, templating
-from evidencepack import tracking as tracking_mod
+from evidencepack.pack import appended, parallel, templating
+from evidencepack.inputs import tracking as tracking_mod
 
 FETCH_PREFIX = "evidencepack:/prepared/"
 

@@ -21,8 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evidencepack.errors import InputError
 from evidencepack.models import ChatMessage, ChatRole
-from evidencepack.tagging import TAGS, tag_messages, tag_name
-from evidencepack.textio import load_toml
+from evidencepack.judge.tagging import TAGS, tag_messages, tag_name
+from evidencepack.inputs.textio import load_toml
 from evidencepack.resources import DATA, CORPUS
 
 __all__ = ["part_of", "load_messages", "evaluate", "SECTIONS", "EvalSection", "Evaluation",
@@ -181,7 +181,7 @@ _VERDICT_NAMES = {"met": ("已具备", "met"), "weak": ("较弱", "weak"),
 
 def verdict_section(corpus: Path, part: str) -> EvalSection:
     """Item-verdict accuracy of the checklist on the labelled case scenarios."""
-    from evidencepack.scenarios import score
+    from evidencepack.judge.scenarios import score
 
     metrics = score(part, corpus / "scenarios")
     rows: list[dict[str, str | int | float | None]] = [{

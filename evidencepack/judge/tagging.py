@@ -24,9 +24,9 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from evidencepack.classifier import NBModel, train
+from evidencepack.judge.classifier import NBModel, train
 from evidencepack.models import ChatMessage, ChatRole
-from evidencepack.textio import load_toml
+from evidencepack.inputs.textio import load_toml
 from evidencepack.resources import DATA
 
 __all__ = ["tag_messages", "chat_facts", "tag_name", "assess_statement", "StatementIssue",

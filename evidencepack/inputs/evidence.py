@@ -16,12 +16,12 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from zoneinfo import ZoneInfo
 
-from evidencepack.case import CASE_FILE, FOLDERS, Case
-from evidencepack.documents import assign_doc_type
+from evidencepack.inputs.case import CASE_FILE, FOLDERS, Case
+from evidencepack.inputs.documents import assign_doc_type
 from evidencepack.errors import InputError, UnsafePathError
-from evidencepack.images import IMAGE_SUFFIXES, Probe, default_cache_dir, probe_cached
+from evidencepack.inputs.images import IMAGE_SUFFIXES, Probe, default_cache_dir, probe_cached
 from evidencepack.models import EvidenceItem, EvidenceKind, TimeSource, Warning_
-from evidencepack.safeio import LIMIT_REMEDY, LIMITS, TooLargeError, inside, read_regular
+from evidencepack.inputs.safeio import LIMIT_REMEDY, LIMITS, TooLargeError, inside, read_regular
 from evidencepack.workers import workers
 
 TEXT_SUFFIXES = {".txt", ".log", ".csv", ".json", ".jsonl"}

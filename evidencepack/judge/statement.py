@@ -9,10 +9,10 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from evidencepack.claims import Argument, load_claims
-from evidencepack.labels import load_labels
+from evidencepack.judge.claims import Argument, load_claims
+from evidencepack.pack.labels import load_labels
 from evidencepack.pipeline import Analysis
-from evidencepack.tagging import assess_statement
+from evidencepack.judge.tagging import assess_statement
 
 
 class StatementProblem(BaseModel):

@@ -7,10 +7,10 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from evidencepack import safeio
+from evidencepack.inputs import safeio
 from evidencepack.errors import InputError
 from evidencepack.models import EvidenceItem
-from evidencepack.safeio import read_verified
+from evidencepack.inputs.safeio import read_verified
 
 LIMITS = safeio.LIMITS["documents"]
 

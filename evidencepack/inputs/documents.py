@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from evidencepack.models import DocType, EvidenceItem, EvidenceKind
-from evidencepack.textio import load_toml
+from evidencepack.inputs.textio import load_toml
 from evidencepack.resources import DATA
 
 DOC_TYPES_FILE = DATA / "doc_types.toml"

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from evidencepack.errors import ChecklistError, describe_validation
-from evidencepack.textio import load_toml
+from evidencepack.inputs.textio import load_toml
 from evidencepack.resources import DATA
 
 BUILTIN_DIR = DATA / "profiles"

@@ -17,8 +17,8 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_valid
 
 from evidencepack.errors import CaseFileError, UnsafePathError, describe_validation
 from evidencepack.models import DocType, EvidenceKind
-from evidencepack.safeio import LIMITS, inside
-from evidencepack.textio import load_toml
+from evidencepack.inputs.safeio import LIMITS, inside
+from evidencepack.inputs.textio import load_toml
 
 CASE_FILE = "case.toml"
 DEFAULT_TZ = "Asia/Shanghai"

@@ -34,7 +34,7 @@ from evidencepack.models import (
     TrackingTimeline,
     Warning_,
 )
-from evidencepack.textio import decode_text
+from evidencepack.inputs.textio import decode_text
 from evidencepack.resources import DATA
 
 __all__ = [

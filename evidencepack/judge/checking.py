@@ -8,15 +8,15 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from evidencepack.checklist import (RANK, CaseField, Captured, ChatTag, ChatTagAbsent,
+from evidencepack.judge.checklist import (RANK, CaseField, Captured, ChatTag, ChatTagAbsent,
                                     Checklist, Condition, EvidenceCount, FailStatus,
                                     ImageQuality, Level, Status, TrackingRule)
-from evidencepack.documents import doc_type_name
+from evidencepack.inputs.documents import doc_type_name
 from evidencepack.errors import ChecklistError
 from evidencepack.models import (ChatMessage, EvidenceItem, EvidenceKind, TrackingFacts,
                                  TrackingTimeline)
-from evidencepack.tagging import tag_name
-from evidencepack.textio import load_toml
+from evidencepack.judge.tagging import tag_name
+from evidencepack.inputs.textio import load_toml
 from evidencepack.resources import DATA
 
 # Two images whose 256-bit average hashes differ in at most this many bits are
