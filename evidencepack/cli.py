@@ -46,22 +46,15 @@ class EvidencePackGroup(click.Group):
 
 
 def _parse_time(value: str | None, param: str) -> datetime | None:
+    from evidencepack.inputs.times import parse_time
+
     if value is None:
         return None
     try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO time such as "
-                                 "2024-03-12T10:15:00+08:00", param_hint=param) from None
-    from evidencepack.inputs.safeio import LIMITS
-
-    low, high = LIMITS["dates"]["min_year"], LIMITS["dates"]["max_year"]
-    if not low <= at.year <= high:
-        raise click.BadParameter(f"{value!r}: the year must be within {low}-{high}",
-                                 param_hint=param)
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=ZoneInfo(os.environ.get("EVIDENCEPACK_TZ", DEFAULT_TZ)))
-    return at
+        return parse_time(value, ZoneInfo(os.environ.get("EVIDENCEPACK_TZ", DEFAULT_TZ)))
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r}: {exc}, such as 2024-03-12T10:15:00+08:00",
+                                 param_hint=param) from None
 
 
 def _options(lang, now, redact, checklists, jobs=None):

@@ -19,6 +19,7 @@ from evidencepack.errors import CaseFileError, UnsafePathError, describe_validat
 from evidencepack.models import DocType, EvidenceKind
 from evidencepack.inputs.safeio import LIMITS, inside
 from evidencepack.inputs.textio import load_toml
+from evidencepack.inputs.times import parse_time
 
 CASE_FILE = "case.toml"
 DEFAULT_TZ = "Asia/Shanghai"
@@ -269,8 +270,7 @@ def _text(value: Any) -> str:
 def _same(have: Any, given: str, tz: ZoneInfo) -> bool:
     try:
         if isinstance(have, datetime):
-            at = datetime.fromisoformat(given)
-            return have == (at if at.tzinfo else at.replace(tzinfo=tz))
+            return have == parse_time(given, tz)
         if isinstance(have, Decimal):
             return have == Decimal(given)
     except (ValueError, ArithmeticError):

@@ -15,7 +15,7 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -23,16 +23,13 @@ from evidencepack.errors import InputError, ParseError
 from evidencepack.models import ChatLog, ChatMessage, ChatRole, Warning_
 from evidencepack.judge.tagging import tag_messages
 from evidencepack.inputs.textio import decode_text
+from evidencepack.inputs.times import parse_time
 
-__all__ = ["parse_chat_file", "parse_time"]
+__all__ = ["parse_chat_file"]
 
 TEXT_SUFFIXES = {".txt", ".log"}
 CSV_SUFFIXES = {".csv"}
 JSON_SUFFIXES = {".json", ".jsonl"}
-
-# Chat cannot predate Taobao, and comparing aware datetimes near year 1 or 9999
-# overflows when offsets are applied; a bound keeps sorting safe.
-_MIN_YEAR, _MAX_YEAR = 1990, 2100
 
 # Headers are short; refusing to try header shapes on long lines keeps a 1 MB
 # message line from costing quadratic regex backtracking.
@@ -42,81 +39,9 @@ _MAX_NICK_LEN = 64
 
 # --- times ----------------------------------------------------------------
 
+# The shape of a time in a header line (times.parse_time reads it).
 _TIME_CORE = (r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s+|T)"
               r"\d{1,2}\s*[:：]\s*\d{2}(?:\s*[:：]\s*\d{2}(?:[.,]\d{1,9})?)?")
-
-_TIME_RE = re.compile(
-    r"(?P<y>\d{4})\s*[-/.年]\s*(?P<mo>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
-    r"(?:\s+|T)(?P<h>\d{1,2})\s*[:：]\s*(?P<mi>\d{2})"
-    r"(?:\s*[:：]\s*(?P<s>\d{2})(?:[.,](?P<f>\d{1,9}))?)?"
-    r"\s*(?P<tz>Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?",
-    re.ASCII,
-)
-_EPOCH_RE = re.compile(r"\d{9,13}(?:\.\d+)?", re.ASCII)
-
-
-def _check_year(dt: datetime) -> datetime:
-    if not _MIN_YEAR <= dt.year <= _MAX_YEAR:
-        raise ValueError(f"year {dt.year} is outside {_MIN_YEAR}-{_MAX_YEAR}")
-    return dt
-
-
-def _from_epoch(number: float, tz: ZoneInfo) -> datetime:
-    # Exports use seconds or milliseconds; 1e11 s is year 5138, 1e11 ms is 1973,
-    # so the magnitude tells them apart for any real chat.
-    if number != number or number in (float("inf"), float("-inf")):
-        raise ValueError("not a finite number")
-    seconds = number / 1000 if abs(number) >= 1e11 else number
-    try:
-        return _check_year(datetime.fromtimestamp(seconds, tz))
-    except (OverflowError, OSError) as exc:
-        raise ValueError("epoch number out of range") from exc
-
-
-def parse_time(value: object, tz: ZoneInfo) -> datetime:
-    """Read one message time; raises ValueError with a short reason.
-
-    Naive times are taken to be in ``tz`` (the case's zone); a time that
-    carries an offset keeps it.
-    """
-    if isinstance(value, datetime):
-        return _check_year(value if value.tzinfo is not None else value.replace(tzinfo=tz))
-    if isinstance(value, bool) or value is None:
-        raise ValueError("no time")
-    if isinstance(value, (int, float)):
-        return _from_epoch(float(value), tz)
-    if not isinstance(value, str):
-        raise ValueError("not a time")
-    text = value.strip()
-    if not text:
-        raise ValueError("empty time")
-    if _EPOCH_RE.fullmatch(text):
-        return _from_epoch(float(text), tz)
-    m = _TIME_RE.fullmatch(text)
-    if m is None:
-        try:
-            dt = datetime.fromisoformat(text)
-        except ValueError:
-            raise ValueError("not a date and time (want YYYY-MM-DD HH:MM[:SS])") from None
-        if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=tz)
-        return _check_year(dt)
-    frac = (m["f"] or "0")[:6].ljust(6, "0")
-    dt = datetime(int(m["y"]), int(m["mo"]), int(m["d"]), int(m["h"]), int(m["mi"]),
-                  int(m["s"] or 0), int(frac))
-    off = m["tz"]
-    if off is None:
-        dt = dt.replace(tzinfo=tz)
-    elif off.upper() in ("Z", "UTC", "GMT"):
-        dt = dt.replace(tzinfo=timezone.utc)
-    else:
-        digits = off[1:].replace(":", "")
-        hours, minutes = int(digits[:2]), int(digits[2:] or 0)
-        delta = timedelta(hours=hours, minutes=minutes)
-        if delta >= timedelta(hours=24) or minutes >= 60:
-            raise ValueError(f"bad UTC offset {off}")
-        dt = dt.replace(tzinfo=timezone(delta if off[0] == "+" else -delta))
-    return _check_year(dt)
 
 
 # --- roles and message kinds ----------------------------------------------

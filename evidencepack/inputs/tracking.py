@@ -20,7 +20,7 @@ import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -35,6 +35,7 @@ from evidencepack.models import (
     Warning_,
 )
 from evidencepack.inputs.textio import decode_text
+from evidencepack.inputs.times import DATETIME, TRAILING_WEEKDAY, WEEKDAY, from_match, parse_time
 from evidencepack.resources import DATA
 
 __all__ = [
@@ -300,63 +301,19 @@ def _scalar(value: object) -> str | None:
     return text or None
 
 
-_WEEKDAY = r"(?:周|星期|礼拜)[一二三四五六日天七]"
-_DATETIME = re.compile(
-    r"(?P<y>\d{4})\s*[-/.年]\s*(?P<mo>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
-    rf"(?:[\sT,，]*{_WEEKDAY})?[\sT,，]*"
-    r"(?P<h>\d{1,2})\s*[:：]\s*(?P<mi>\d{2})"
-    r"(?:\s*[:：]\s*(?P<s>\d{2})(?:[.,](?P<f>\d{1,6}))?)?"
-    r"(?:\s*(?P<tz>Z|[+-]\d{2}:?\d{2})(?!\d))?"
-)
-_TRAILING_WEEKDAY = re.compile(rf"^[\s,，]*[(（]?{_WEEKDAY}[)）]?")
+def _parse_time(value: object, tz: ZoneInfo) -> datetime | None:
+    """A timestamp cell or field (times.parse_time), or None when it holds no time."""
+    try:
+        return parse_time(value if not isinstance(value, str) else _clean(value), tz)
+    except ValueError:
+        return None
 
 
 def _build_time(m: re.Match[str], tz: ZoneInfo) -> datetime | None:
     try:
-        year = int(m["y"])
-        # Outside this range the "time" is garbage, and extreme years overflow
-        # once a zone is applied.
-        if not 1990 <= year <= 2100:
-            return None
-        micro = int((m["f"] or "0").ljust(6, "0")) if m["f"] else 0
-        at = datetime(year, int(m["mo"]), int(m["d"]), int(m["h"]), int(m["mi"]),
-                      int(m["s"] or 0), micro)
-        if m["tz"]:
-            if m["tz"] == "Z":
-                zone = timezone.utc
-            else:
-                sign = -1 if m["tz"][0] == "-" else 1
-                digits = m["tz"][1:].replace(":", "")
-                zone = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
-            return at.replace(tzinfo=zone)
-        return at.replace(tzinfo=tz)
+        return from_match(m, tz)
     except (ValueError, OverflowError):
         return None
-
-
-def _parse_time(value: object, tz: ZoneInfo) -> datetime | None:
-    """A timestamp cell or field: naive times are taken as the case's zone, aware kept."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float)) or (isinstance(value, str) and re.fullmatch(r"\d{10}|\d{13}", value.strip())):
-        # Epoch seconds or milliseconds, as some couriers' JSON gives.
-        try:
-            number = float(value)
-            if number > 1e11:
-                number /= 1000
-            at = datetime.fromtimestamp(number, tz)
-        except (ValueError, OverflowError, OSError):
-            return None
-        return at if 1990 <= at.year <= 2100 else None
-    if not isinstance(value, str):
-        return None
-    text = _clean(value)
-    m = _DATETIME.match(text)
-    # Only a weekday may follow the time ("2024-03-10 18:20:11 周日"); anything else
-    # means this is not a timestamp cell.
-    if m is None or _TRAILING_WEEKDAY.sub("", text[m.end():]).strip():
-        return None
-    return _build_time(m, tz)
 
 
 _BRACKET = re.compile(r"^\s*[【\[]([^】\]]{1,40})[】\]]")
@@ -672,11 +629,11 @@ def _parse_csv(lines: list[str], display: str, tz: ZoneInfo, found: _Found,
 
 # --- text copied from a logistics page -------------------------------------------------
 
-_LINE_TIME = re.compile(r"^\s*" + _DATETIME.pattern)
+_LINE_TIME = re.compile(r"^\s*" + DATETIME.pattern)
 _DATE_ONLY = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
-                        rf"(?:[\s,，]*{_WEEKDAY})?\s*$")
+                        rf"(?:[\s,，]*{WEEKDAY})?\s*$")
 _TIME_ONLY = re.compile(r"^\s*(\d{1,2})\s*[:：]\s*(\d{2})(?:\s*[:：]\s*(\d{2}))?(?!\d)")
-_WEEKDAY_ONLY = re.compile(rf"^\s*{_WEEKDAY}\s*$|^\s*(?:今天|昨天|前天)\s*$")
+_WEEKDAY_ONLY = re.compile(rf"^\s*{WEEKDAY}\s*$|^\s*(?:今天|昨天|前天)\s*$")
 
 
 def _note_preamble(lines: list[str], first_line: int, display: str, found: _Found,
@@ -724,7 +681,7 @@ def _parse_text(lines: list[str], display: str, tz: ZoneInfo, found: _Found,
                 continue
             rest = line[t.end():]
         if at is not None:
-            rest = _TRAILING_WEEKDAY.sub("", rest).strip(" \t,，:：-|")
+            rest = TRAILING_WEEKDAY.sub("", rest).strip(" \t,，:：-|")
             pending.append((at, number, [rest] if rest else []))
             if first_event_line is None:
                 first_event_line = number

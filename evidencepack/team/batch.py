@@ -41,6 +41,7 @@ from evidencepack.errors import EvidencePackError, ExitCode, InputError, ParseEr
 from evidencepack.inputs.evidence import inside
 from evidencepack.options import BuildOptions, CheckOptions
 from evidencepack.inputs.textio import decode_text
+from evidencepack.inputs.times import parse_time
 from evidencepack.workers import workers
 from evidencepack.resources import DATA
 
@@ -378,26 +379,10 @@ def _id_problem(value: str, column: str) -> str | None:
     return None
 
 
-_TIME = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]+(\d{1,2})[:时](\d{1,2})"
-                   r"(?:[:分](\d{1,2})秒?)?(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?$")
-
-
 def _time_text(value: str) -> str | None:
     """An ISO time (naive: the case's zone applies) from the shapes exports write."""
-    match = _TIME.match(value.strip())
-    if match:
-        y, mo, d, h, mi, s, zone = match.groups()
-        try:
-            at = datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0))
-        except ValueError:
-            return None
-        text = at.isoformat()
-        if zone:
-            zone = "+00:00" if zone == "Z" else zone if ":" in zone else zone[:3] + ":" + zone[3:]
-            text += zone
-        return text
     try:
-        return datetime.fromisoformat(value.strip()).isoformat()
+        return parse_time(value, None, date_only=True).isoformat()
     except ValueError:
         return None
 
