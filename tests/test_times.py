@@ -1,4 +1,4 @@
-"""One time parser: a time a chat export, a tracking file and --now write alike is read alike."""
+"""One time parser and one delimiter guess: what chat, tracking and exports write alike is read alike."""
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -58,3 +58,14 @@ def test_chat_tracking_and_the_command_line_share_it(tmp_path):
     assert chat.parse_time is parse_time
     assert tracking._parse_time("2024年3月12日 周二 10:15:32", SH) == AT
     assert _parse_time("2024-03-12 10:15:32", "--now") == AT
+
+
+@pytest.mark.parametrize("header, expected", [
+    ("time,sender,content", ","), ("时间\t发送人\t内容", "\t"), ("时间;发送人;内容", ";"),
+    ("时间，地点，描述", "，"), ("时间|地点|描述", "|"), ('"时间,日期"\t地点\t描述', "\t"),
+    ("时间", ","),
+])
+def test_every_reader_guesses_the_delimiter_the_same_way(header, expected):
+    from evidencepack.inputs.textio import delimiter_of
+
+    assert delimiter_of(header) == expected

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from evidencepack.errors import InputError, ParseError
 from evidencepack.models import ChatLog, ChatMessage, ChatRole, Warning_
 from evidencepack.judge.tagging import tag_messages
-from evidencepack.inputs.textio import decode_text
+from evidencepack.inputs.textio import decode_text, delimiter_of
 from evidencepack.inputs.times import parse_time
 
 __all__ = ["parse_chat_file"]
@@ -329,8 +329,7 @@ def _parse_csv(text: str, reader: _Reader) -> None:
     if csv.field_size_limit() < 64 * 1024 * 1024:
         csv.field_size_limit(64 * 1024 * 1024)
     first_line = next((ln for ln in text.split("\n") if ln.strip()), "")
-    delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
-    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter_of(first_line))
     header: list[str] | None = None
     index: dict[str, int] = {}
     while True:

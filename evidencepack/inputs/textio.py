@@ -8,6 +8,7 @@ accident), and only then charset-normalizer's guess among the Chinese codecs.
 from __future__ import annotations
 
 import codecs
+import csv
 import tomllib
 from pathlib import Path
 
@@ -93,3 +94,23 @@ def load_toml(path: Path, *, display: str | None = None, error=InputError) -> di
         # tomllib puts "(at line N, column M)" in its message; keep it, it is the clue.
         raise error(f"not valid TOML: {exc}", path=display or path,
                     remedy="fix the syntax at that line") from exc
+
+
+# What the export tools and spreadsheets here separate columns with: Excel's comma,
+# a tab when pasted, ; in European locales, a full-width ，, and | from some couriers.
+DELIMITERS = (",", "\t", ";", "，", "|")
+
+
+def split_row(line: str, delimiter: str) -> list[str]:
+    """One line as CSV cells (quotes honoured); [] when it is not CSV at all."""
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        return []
+
+
+def delimiter_of(header: str) -> str:
+    """The delimiter that splits a header line into the most columns (a comma on a tie):
+    chat, tracking and refund exports all guess the same way."""
+    return max(DELIMITERS, key=lambda d: (len(split_row(header, d)) if d in header else 0,
+                                          -DELIMITERS.index(d)))

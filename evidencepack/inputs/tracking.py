@@ -34,7 +34,7 @@ from evidencepack.models import (
     TrackingTimeline,
     Warning_,
 )
-from evidencepack.inputs.textio import decode_text
+from evidencepack.inputs.textio import decode_text, delimiter_of, split_row
 from evidencepack.inputs.times import DATETIME, TRAILING_WEEKDAY, WEEKDAY, from_match, parse_time
 from evidencepack.resources import DATA
 
@@ -547,9 +547,6 @@ def _record_event(get, tz: ZoneInfo, display: str, line: int, warnings: list[War
 
 # --- CSV ---------------------------------------------------------------------------
 
-_DELIMITERS = [",", "\t", ";", "，", "|"]
-
-
 def _header_columns(cells: list[str]) -> dict[str, int]:
     columns: dict[str, int] = {}
     for index, cell in enumerate(cells):
@@ -559,23 +556,14 @@ def _header_columns(cells: list[str]) -> dict[str, int]:
     return columns
 
 
-def _split(line: str, delimiter: str) -> list[str]:
-    try:
-        return next(csv.reader([line], delimiter=delimiter), [])
-    except csv.Error:
-        return []
-
-
 def _find_header(lines: list[str]) -> tuple[int, str, dict[str, int]] | None:
     for index, line in enumerate(lines[:30]):
         if not line.strip():
             continue
-        for delimiter in _DELIMITERS:
-            if delimiter not in line:
-                continue
-            columns = _header_columns(_split(line, delimiter))
-            if "time" in columns and "description" in columns:
-                return index, delimiter, columns
+        delimiter = delimiter_of(line)
+        columns = _header_columns(split_row(line, delimiter))
+        if "time" in columns and "description" in columns:
+            return index, delimiter, columns
     return None
 
 
@@ -584,8 +572,7 @@ def _missing_columns_error(lines: list[str], display: str) -> ParseError:
     if first is None:
         return ParseError("the file is empty", path=display)
     index, line = first
-    best = max((_split(line, d) for d in _DELIMITERS), key=len)
-    columns = _header_columns(best)
+    columns = _header_columns(split_row(line, delimiter_of(line)))
     missing = [f for f in ("time", "description") if f not in columns]
     names = ", ".join(f"'{f}' ({_FIELD_ZH[f]})" for f in missing)
     return ParseError(

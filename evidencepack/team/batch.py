@@ -40,7 +40,7 @@ from evidencepack.inputs.case import CASE_FILE
 from evidencepack.errors import EvidencePackError, ExitCode, InputError, ParseError
 from evidencepack.inputs.evidence import inside
 from evidencepack.options import BuildOptions, CheckOptions
-from evidencepack.inputs.textio import decode_text
+from evidencepack.inputs.textio import decode_text, delimiter_of
 from evidencepack.inputs.times import parse_time
 from evidencepack.workers import workers
 from evidencepack.resources import DATA
@@ -195,9 +195,8 @@ def read_export(path: Path, mapping: Mapping | None = None) -> Export:
 
 
 def _read_csv(path: Path, text: str, encoding: str, mapping: Mapping) -> Export:
-    first = text.split("\n", 1)[0]
-    delimiter = "\t" if "\t" in first and "," not in first else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""),
+                        delimiter=delimiter_of(text.split("\n", 1)[0]))
     try:
         headers = [h.strip().lstrip("\ufeff") for h in next(reader)]
     except StopIteration:
