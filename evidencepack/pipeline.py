@@ -14,6 +14,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from evidencepack.inputs import chat as chat_mod
 from evidencepack.inputs import tracking as tracking_mod
+from evidencepack.inputs.carriers import normalise_carrier
+from evidencepack.judge.tracking_facts import derive_facts
 from evidencepack.inputs.case import TIME_FIELDS, Case, read_case
 from evidencepack.judge.checking import CheckContext, CheckReport, evaluate
 from evidencepack.judge.checklist import Checklist, load_checklists
@@ -206,8 +208,8 @@ def analyse(case_dir: Path, options: CheckOptions | None = None, *,
     case, filled, differs = read_case(case_dir, defaults)
     # 圆通 in case.toml and yuantong in an export are the same carrier.
     differs = [d for d in differs if not (
-        d[0] == "tracking.carrier" and tracking_mod.normalise_carrier(d[1]) is not None
-        and tracking_mod.normalise_carrier(d[1]) == tracking_mod.normalise_carrier(d[2]))]
+        d[0] == "tracking.carrier" and normalise_carrier(d[1]) is not None
+        and normalise_carrier(d[1]) == normalise_carrier(d[2]))]
     case_file = case_dir / "case.toml"
     profiles = profiles if profiles is not None else load_profiles()
     if case.platform not in profiles:
@@ -233,7 +235,7 @@ def analyse(case_dir: Path, options: CheckOptions | None = None, *,
     evidence, warnings = gather(case_dir, case, jobs=options.jobs)
     chat = _parse_chat(case_dir, case, evidence)
     tracking = _parse_tracking(case_dir, case, evidence)
-    facts = tracking_mod.derive_facts(tracking, now=now)
+    facts = derive_facts(tracking, now=now)
     warnings = [*warnings, *chat.warnings, *tracking.warnings]
     for item in evidence:
         warnings.extend(Warning_(path=item.path, message=p) for p in item.problems)

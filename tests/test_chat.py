@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from evidencepack.inputs.chat import parse_chat_file
 from evidencepack.inputs.redact import Redactor
 from evidencepack.errors import InputError, ParseError
-from evidencepack.models import ChatMessage, ChatRole
+from evidencepack.models import ChatRole
 
 SH = ZoneInfo("Asia/Shanghai")
 SHOP = "杭州好物旗舰店"

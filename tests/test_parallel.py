@@ -90,7 +90,6 @@ def test_a_pack_in_pieces_reads_as_one(tmp_path, big_case, in_pieces, jobs):
     reader = PdfReader(out)
     texts = pdf_text(out)
     total = len(texts)
-    whole_text = "".join(texts)
 
     # Every message exactly once, in order, however the transcript was cut (the
     # timeline, which quotes some, aside).

@@ -13,17 +13,11 @@ from hypothesis import strategies as st
 
 from evidencepack.errors import InputError, ParseError
 from evidencepack.models import TrackingEvent, TrackingStatus as S, TrackingTimeline
-from evidencepack.inputs.tracking import (
-    GAP_THRESHOLD_HOURS,
-    STALLED_THRESHOLD_HOURS,
-    carrier_name,
-    classify,
-    derive_facts,
-    merge_timelines,
-    normalise_carrier,
-    parse_tracking_file,
-    status_from_code,
-)
+from evidencepack.inputs.carriers import (GAP_THRESHOLD_HOURS, STALLED_THRESHOLD_HOURS,
+                                          carrier_name, classify, normalise_carrier,
+                                          status_from_code)
+from evidencepack.inputs.tracking import merge_timelines, parse_tracking_file
+from evidencepack.judge.tracking_facts import derive_facts
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -4,8 +4,8 @@ Sellers bring tracking in three shapes: a Kuaidi100 query reply (or its push
 callback) saved as JSON, a spreadsheet exported as CSV, or text copied from a
 platform's logistics page. All three become one ``TrackingTimeline`` with
 events oldest first, so the pack can show the story in reading order and
-``derive_facts`` can answer the questions an arbitrator asks: when did it
-ship, who signed, where did it stall.
+``judge.tracking_facts`` can answer the questions an arbitrator asks: when did
+it ship, who signed, where did it stall. Couriers and status words: ``carriers``.
 
 Keyword rules, Kuaidi100 codes and the stall thresholds live in
 ``data/tracking_words.toml`` and couriers in ``data/carriers.toml``, so a
@@ -17,269 +17,27 @@ from __future__ import annotations
 import csv
 import json
 import re
-import tomllib
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from evidencepack.errors import EvidencePackError, ParseError
+from evidencepack.errors import ParseError
 from evidencepack.models import (
     TrackingEvent,
-    TrackingFacts,
-    TrackingGap,
-    TrackingStatus,
     TrackingTimeline,
     Warning_,
 )
+from evidencepack.inputs.carriers import carrier_name, match_key, normalise_carrier, resolve_status
 from evidencepack.inputs.textio import decode_text, delimiter_of, split_row
 from evidencepack.inputs.times import DATETIME, TRAILING_WEEKDAY, WEEKDAY, from_match, parse_time
-from evidencepack.resources import DATA
 
-__all__ = [
-    "GAP_THRESHOLD_HOURS",
-    "STALLED_THRESHOLD_HOURS",
-    "carrier_name",
-    "classify",
-    "derive_facts",
-    "merge_timelines",
-    "normalise_carrier",
-    "parse_tracking_file",
-    "status_from_code",
-]
+__all__ = ["merge_timelines", "parse_tracking_file"]
 
 
 # A real tracking export is a few kilobytes; anything this big is the wrong file,
 # and reading it whole would only stall the run.
 MAX_FILE_BYTES = 20 * 1024 * 1024
-
-DELIVERED = frozenset({
-    TrackingStatus.signed,
-    TrackingStatus.signed_by_third_party,
-    TrackingStatus.locker_or_station,
-})
-_RETURN = frozenset({TrackingStatus.returning, TrackingStatus.returned})
-# After these nothing more is expected, so silence since the last event is not a stall.
-_FINAL = DELIVERED | {TrackingStatus.returned}
-
-
-# --- data files -----------------------------------------------------------------
-
-@dataclass(frozen=True)
-class _Rule:
-    status: TrackingStatus
-    any: tuple[str, ...]
-    with_: tuple[str, ...]
-    unless: tuple[str, ...]
-
-    def matches(self, folded: str) -> bool:
-        return (any(w in folded for w in self.any)
-                and (not self.with_ or any(w in folded for w in self.with_))
-                and not any(w in folded for w in self.unless))
-
-
-@dataclass(frozen=True)
-class _Words:
-    rules: tuple[_Rule, ...]
-    gap_hours: float
-    stalled_hours: float
-    self_words: tuple[str, ...]
-    named_signer: re.Pattern[str]
-    not_a_name: frozenset[str]
-    codes: dict[str, TrackingStatus]
-    subcodes: dict[str, TrackingStatus]
-    names: dict[str, TrackingStatus]
-    refine: dict[TrackingStatus, frozenset[TrackingStatus]]
-
-
-@dataclass(frozen=True)
-class _Carrier:
-    code: str
-    zh: str
-    en: str
-
-
-def _fold(text: str) -> str:
-    """Matching form: full-width letters and digits become ASCII, case is ignored."""
-    return unicodedata.normalize("NFKC", text).casefold()
-
-
-def _key(text: str) -> str:
-    """Matching form for names and headers, where spacing and punctuation vary."""
-    return re.sub(r"[\s_\-]+", "", _fold(text))
-
-
-def _load_data(name: str) -> dict:
-    # Package data, not user input: a broken file is an installation fault (exit 3),
-    # so it is not an InputError the user would be told to fix.
-    try:
-        return tomllib.loads((DATA / name).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise EvidencePackError(f"cannot load packaged data file: {exc}",
-                                path=f"evidencepack/data/{name}",
-                                remedy="reinstall evidencepack") from exc
-
-
-def _status_value(value: object, where: str) -> TrackingStatus:
-    try:
-        return TrackingStatus(value)
-    except ValueError:
-        raise EvidencePackError(f"unknown tracking status {value!r} in {where}",
-                                path="evidencepack/data/tracking_words.toml") from None
-
-
-@cache
-def _words() -> _Words:
-    raw = _load_data("tracking_words.toml")
-    try:
-        rules = tuple(
-            _Rule(status=_status_value(r["status"], "[[rule]]"),
-                  any=tuple(_fold(w) for w in r["any"]),
-                  with_=tuple(_fold(w) for w in r.get("with", [])),
-                  unless=tuple(_fold(w) for w in r.get("unless", [])))
-            for r in raw["rule"])
-        k100 = raw["kuaidi100"]
-        signer = raw["signer"]
-        return _Words(
-            rules=rules,
-            gap_hours=float(raw["thresholds"]["gap_hours"]),
-            stalled_hours=float(raw["thresholds"]["stalled_days"]) * 24,
-            self_words=tuple(_fold(w) for w in signer["self_words"]),
-            named_signer=re.compile(signer["named_signer"]),
-            not_a_name=frozenset(_fold(w) for w in signer["not_a_name"]),
-            codes={str(k): _status_value(v, "[kuaidi100.codes]") for k, v in k100["codes"].items()},
-            subcodes={str(k): _status_value(v, "[kuaidi100.subcodes]")
-                      for k, v in k100["subcodes"].items()},
-            names={_key(k): _status_value(v, "[kuaidi100.names]") for k, v in k100["names"].items()},
-            refine={_status_value(k, "[kuaidi100.refine]"):
-                    frozenset(_status_value(s, "[kuaidi100.refine]") for s in v)
-                    for k, v in k100["refine"].items()},
-        )
-    except (KeyError, TypeError, re.error) as exc:
-        raise EvidencePackError(f"malformed packaged data: {exc!r}",
-                                path="evidencepack/data/tracking_words.toml",
-                                remedy="reinstall evidencepack") from exc
-
-
-@cache
-def _carriers() -> tuple[dict[str, _Carrier], dict[str, str], tuple[tuple[str, str], ...]]:
-    """(by code, exact lookup key -> code, Chinese names for finding inside a line)."""
-    raw = _load_data("carriers.toml")
-    by_code: dict[str, _Carrier] = {}
-    lookup: dict[str, str] = {}
-    cjk: list[tuple[str, str]] = []
-    try:
-        for code, entry in raw.items():
-            by_code[code] = _Carrier(code=code, zh=entry["zh"], en=entry["en"])
-            for name in [code, entry["zh"], entry["en"], *entry.get("aliases", [])]:
-                lookup.setdefault(_key(name), code)
-                # Only Chinese names of three or more characters are searched inside
-                # longer text: a Latin alias such as "SF" would match tracking numbers,
-                # and 天天 or 京东 occur in ordinary page headings.
-                if re.search(r"[\u4e00-\u9fff]", name) and len(name) >= 3:
-                    cjk.append((_key(name), code))
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise EvidencePackError(f"malformed packaged data: {exc!r}",
-                                path="evidencepack/data/carriers.toml",
-                                remedy="reinstall evidencepack") from exc
-    cjk.sort(key=lambda item: -len(item[0]))  # longest first: 中国邮政速递 before 中国邮政
-    return by_code, lookup, tuple(cjk)
-
-
-GAP_THRESHOLD_HOURS: float = _words().gap_hours
-"""Gaps longer than this are listed (tracking_words.toml cites the seeds: appeal within 72 h, give the courier 3 days)."""
-STALLED_THRESHOLD_HOURS: float = _words().stalled_hours
-"""Domain notes: over 7 days without an update is abnormal."""
-
-
-# --- carriers and statuses --------------------------------------------------------
-
-def normalise_carrier(value: str) -> str | None:
-    """Our carrier code for a code, Chinese or English name or alias; None if unknown."""
-    if not isinstance(value, str):
-        return None
-    key = _key(value)
-    if not key:
-        return None
-    _, lookup, cjk = _carriers()
-    if key in lookup:
-        return lookup[key]
-    # "圆通速递有限公司", "【圆通速递】": a longer label around a known Chinese name.
-    for name, code in cjk:
-        if name in key:
-            return code
-    return None
-
-
-def carrier_name(code: str | None, lang: str = "zh") -> str | None:
-    """Display name for a carrier code ("yuantong" -> "圆通速递" / "YTO Express")."""
-    if not code:
-        return None
-    by_code, _, _ = _carriers()
-    found = by_code.get(code) or by_code.get(normalise_carrier(code) or "")
-    if found is None:
-        return None
-    return found.en if lang.lower().startswith("en") else found.zh
-
-
-def classify(text: str) -> TrackingStatus:
-    """Status of one event from its text, by the ordered rules in tracking_words.toml."""
-    if not isinstance(text, str) or not text.strip():
-        return TrackingStatus.unknown
-    folded = _fold(text)
-    for rule in _words().rules:
-        if rule.matches(folded):
-            return rule.status
-    return TrackingStatus.unknown
-
-
-def status_from_code(code: str | int | None) -> TrackingStatus | None:
-    """Kuaidi100 state / statusCode ("3", "301", "1001") to a status; None if unknown."""
-    if code is None or isinstance(code, bool):
-        return None
-    code = str(code).strip()
-    words = _words()
-    if code in words.subcodes:
-        return words.subcodes[code]
-    if code in words.codes:
-        return words.codes[code]
-    if code.isascii() and code.isdigit() and len(code) >= 3:
-        return words.codes.get(str(int(code[:-2])))
-    return None
-
-
-def _status_from_name(name: str) -> TrackingStatus | None:
-    name = name.strip()
-    if not name:
-        return None
-    try:
-        return TrackingStatus(name.lower())
-    except ValueError:
-        pass
-    by_code = status_from_code(name)
-    if by_code is not None:
-        return by_code
-    words = _words()
-    if _key(name) in words.names:
-        return words.names[_key(name)]
-    found = classify(name)
-    return None if found is TrackingStatus.unknown else found
-
-
-def _resolve_status(code: str | None, name: str | None, text: str) -> TrackingStatus:
-    """A code gives the family; the text may narrow it (a 签收 code + 门卫 -> third party)."""
-    from_text = classify(text)
-    base = status_from_code(code) if code else None
-    if base is None and name:
-        base = _status_from_name(name)
-    if base is None:
-        return from_text
-    if from_text in _words().refine.get(base, frozenset()):
-        return from_text
-    return base
-
 
 # --- small helpers ----------------------------------------------------------------
 
@@ -329,7 +87,7 @@ def _event(at: datetime, text: str, *, location: str | None, code: str | None,
            name: str | None, source: str, line: int) -> TrackingEvent:
     return TrackingEvent(
         at=at,
-        status=_resolve_status(code, name, text),
+        status=resolve_status(code, name, text),
         text=text,
         location=location or _location_from(text),
         code=code,
@@ -390,7 +148,7 @@ _FIELDS: dict[str, list[str]] = {
     "status": ["status", "状态", "物流状态", "statusName"],
     "code": ["statusCode", "status_code", "状态码"],
 }
-_FIELD_OF: dict[str, str] = {_key(alias): field for field, aliases in _FIELDS.items()
+_FIELD_OF: dict[str, str] = {match_key(alias): field for field, aliases in _FIELDS.items()
                              for alias in aliases}
 _FIELD_ZH = {"time": "时间", "description": "描述 / 物流信息 / 内容", "location": "地点 / 所在地"}
 
@@ -401,7 +159,7 @@ def _field_value(record: dict, field: str) -> object:
         if alias in record:
             return record[alias]
     for key, value in record.items():
-        if isinstance(key, str) and _FIELD_OF.get(_key(key)) == field:
+        if isinstance(key, str) and _FIELD_OF.get(match_key(key)) == field:
             return value
     return None
 
@@ -550,7 +308,7 @@ def _record_event(get, tz: ZoneInfo, display: str, line: int, warnings: list[War
 def _header_columns(cells: list[str]) -> dict[str, int]:
     columns: dict[str, int] = {}
     for index, cell in enumerate(cells):
-        field = _FIELD_OF.get(_key(cell))
+        field = _FIELD_OF.get(match_key(cell))
         if field and field not in columns:
             columns[field] = index
     return columns
@@ -773,7 +531,7 @@ def _timeline(events: list[TrackingEvent], warnings: list[Warning_], found: _Fou
         warnings.append(Warning_(path=display, message=(
             f"unknown carrier {code!r}; kept as given (known codes are in carriers.toml)")))
 
-    if number and found.number and _key(number) != _key(found.number):
+    if number and found.number and match_key(number) != match_key(found.number):
         warnings.append(Warning_(path=display, message=(
             f"tracking number given as {number!r} but the file says {found.number!r}; "
             f"using {number!r}")))
@@ -801,70 +559,4 @@ def merge_timelines(timelines: list[TrackingTimeline]) -> TrackingTimeline:
         state=next((t.state for t in timelines if t.state), None),
         events=events,
         warnings=[w.model_copy() for t in timelines for w in t.warnings],
-    )
-
-
-# --- facts ---------------------------------------------------------------------------
-
-def _signer_kind(event: TrackingEvent) -> str:
-    if event.status is TrackingStatus.signed_by_third_party:
-        return "third_party"
-    if event.status is TrackingStatus.locker_or_station:
-        return "locker_or_station"
-    words = _words()
-    folded = _fold(event.text)
-    if event.code == "301" or any(w in folded for w in words.self_words):
-        return "self"
-    m = words.named_signer.search(folded)
-    if m and m[1].strip() and _fold(m[1].strip()) not in words.not_a_name:
-        return "self"
-    return "unknown"
-
-
-def _gap(start: datetime, end: datetime) -> TrackingGap:
-    return TrackingGap(start=start, end=end,
-                       hours=round((end - start).total_seconds() / 3600, 1))
-
-
-def derive_facts(timeline: TrackingTimeline, *, now: datetime | None = None) -> TrackingFacts:
-    """The facts a dispute turns on; nothing is claimed that the events do not show.
-
-    ``now`` lets an undelivered parcel's current silence count as a gap.
-    """
-    events = sorted(timeline.events, key=lambda e: e.at)
-    if not events:
-        return TrackingFacts()
-    words = _words()
-    if now is not None and now.tzinfo is None:
-        now = now.replace(tzinfo=events[-1].at.tzinfo)
-
-    picked = next((e for e in events if e.status is TrackingStatus.picked_up), None)
-    shipped_at = (picked or events[0]).at
-    delivered = next((e for e in reversed(events) if e.status in DELIVERED), None)
-    signer_kind = _signer_kind(delivered) if delivered else None
-
-    gaps = [_gap(a.at, b.at) for a, b in zip(events, events[1:])]
-    seconds = [(b.at - a.at).total_seconds() for a, b in zip(events, events[1:])]
-    last_known = next((e for e in reversed(events) if e.status is not TrackingStatus.unknown),
-                      events[-1])
-    if now is not None and last_known.status not in _FINAL and now > events[-1].at:
-        # Still moving (or stuck): the silence up to today is the gap that matters.
-        gaps.append(_gap(events[-1].at, now))
-        seconds.append((now - events[-1].at).total_seconds())
-
-    gap_seconds = words.gap_hours * 3600
-    stalled_seconds = words.stalled_hours * 3600
-    return TrackingFacts(
-        shipped_at=shipped_at,
-        delivered_at=delivered.at if delivered else None,
-        signer_kind=signer_kind,
-        third_party_signed=signer_kind == "third_party",
-        longest_gap_hours=round(max(seconds) / 3600, 1) if seconds else None,
-        gaps_over_72h=[g for g, s in zip(gaps, seconds) if s > gap_seconds],
-        over_7_days_without_update=any(s > stalled_seconds for s in seconds),
-        returned=any(e.status in _RETURN for e in events),
-        refused=any(e.status is TrackingStatus.refused for e in events),
-        transit_days=(round((delivered.at - shipped_at).total_seconds() / 86400, 1)
-                      if delivered and delivered.at >= shipped_at else None),
-        last_event_at=events[-1].at,
     )

@@ -19,7 +19,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from evidencepack.inputs import tracking as tracking_mod
+from evidencepack.inputs.carriers import classify
+from evidencepack.judge.tracking_facts import derive_facts
 from evidencepack.inputs.case import parse_case
 from evidencepack.inputs.chat import tag_messages
 from evidencepack.judge.checking import CheckReport, evaluate
@@ -174,11 +175,11 @@ def run_scenario(s: Scenario, checklists: dict[str, Checklist] | None = None,
                     source="chat/chat.txt", line=i)
         for i, m in enumerate(s.chat, 1)])
     timeline = TrackingTimeline(events=sorted((
-        TrackingEvent(at=aware(e.at), status=tracking_mod.classify(e.text), text=e.text,
+        TrackingEvent(at=aware(e.at), status=classify(e.text), text=e.text,
                       source="tracking/tracking.json", line=i)
         for i, e in enumerate(s.tracking, 1)), key=lambda e: e.at))
     now = aware(s.now) if s.now else case.opened_at + timedelta(days=1)
-    facts = tracking_mod.derive_facts(timeline, now=now)
+    facts = derive_facts(timeline, now=now)
     evidence = _evidence(s, tz)
     _, ctx = check_context(case, evidence, messages, timeline, facts, [])
     checklists = checklists or load_checklists()

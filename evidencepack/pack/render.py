@@ -35,7 +35,7 @@ from evidencepack.pipeline import Analysis, printable
 from evidencepack.inputs.safeio import LIMITS, read_verified
 from evidencepack.workers import workers
 from evidencepack.pack import appended, parallel, templating
-from evidencepack.inputs import tracking as tracking_mod
+from evidencepack.inputs.carriers import carrier_name
 
 FETCH_PREFIX = "evidencepack:/prepared/"
 
@@ -398,7 +398,7 @@ def build_context(analysis: Analysis, prepared: Prepared, opts: BuildOptions,
         "dispute_name": r.name,
         "platform_name": analysis.profile.name(lang),
         "amount": money(analysis.case.amount, analysis.case.currency, L),
-        "carrier_name": tracking_mod.carrier_name(analysis.tracking.carrier or
+        "carrier_name": carrier_name(analysis.tracking.carrier or
                                                   analysis.case.tracking.carrier, lang),
         "cover_times": cover_times, "argument": argument,
         "generated_at": f"{stamp:%Y-%m-%d %H:%M:%S} {zone}", "zone": zone,

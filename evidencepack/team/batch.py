@@ -543,7 +543,7 @@ def plan(export: Export, cases_root: Path, out: Path, *, reasons: ReasonTable,
             if v.get(field):
                 defaults[CASE_KEYS[field]] = v[field]
         if v.get("carrier"):
-            from evidencepack.inputs.tracking import normalise_carrier
+            from evidencepack.inputs.carriers import normalise_carrier
 
             defaults["tracking.carrier"] = normalise_carrier(v["carrier"]) or v["carrier"]
         if v.get("opened_at"):
