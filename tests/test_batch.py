@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from evidencepack.team.batch import ReasonTable, read_export, load_mapping, shard_of
+from evidencepack.team.batch import shard_of
+from evidencepack.team.export import ReasonTable, load_mapping, read_export
 from evidencepack.judge.checklist import load_checklists
 from evidencepack.cli import cli
 from tests.conftest import NOW, make_case, tree_digest
