@@ -453,3 +453,17 @@ def test_carrier_alias_in_case_toml_is_not_a_difference(tmp_path):
     assert same.differs == []
     other = analyse(case, defaults={"tracking.carrier": "zhongtong"})
     assert [d[0] for d in other.differs] == ["tracking.carrier"]
+
+
+@pytest.mark.parametrize("reason, expected", [
+    ("售后服务态度恶劣", "after_sales_service"), ("售后态度恶劣", "after_sales_service"),
+    ("客服态度差，拒绝售后", "after_sales_service"), ("人为损坏", "buyer_misuse"),
+    ("已收到货仅退款", "refund_only_in_hand"), ("仅退款", None),
+    ("快递显示疑难件", "problem_parcel"), ("超派件无法送达", "problem_parcel"),
+])
+def test_the_reason_table_names_the_newer_dispute_types(reason, expected):
+    from evidencepack.judge.checklist import load_checklists
+
+    table = ReasonTable()
+    assert table.lookup(reason)[0] == expected
+    assert table.types() == set(load_checklists())
