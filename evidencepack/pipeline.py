@@ -129,7 +129,8 @@ def _parse_chat(case_dir: Path, case: Case, items: list[EvidenceItem]) -> ChatLo
         parsed = chat_mod.parse_chat_file(
             item.source(case_dir), item.path, tz=case.tz, seller_nicks=case.seller.nicks,
             shop=case.seller.shop, buyer_nick=case.buyer.nick,
-            header_pattern=case.chat.header_pattern, data=_read(case_dir, item))
+            header_pattern=case.chat.header_pattern, data=_read(case_dir, item),
+            max_messages=LIMITS["chat"]["max_messages_read"] - len(log.messages))
         log.messages.extend(parsed.messages)
         log.warnings.extend(parsed.warnings)
     log.messages.sort(key=lambda m: m.at)

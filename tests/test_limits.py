@@ -155,7 +155,19 @@ def _events_at_limit(case):
                                                       encoding="utf-8")
 
 
+def _dense_chat(n: int):
+    """``n`` one-character messages: the most a chat file can hold per byte."""
+    def make(case):
+        (case / "chat" / "千牛聊天记录.txt").write_text("".join(
+            f"2024-02-{1 + i // 86400:02d} {i // 3600 % 24:02d}:{i // 60 % 60:02d}:"
+            f"{i % 60:02d} {'ab'[i % 2]}\n好\n" for i in range(n)), encoding="utf-8")
+    return make
+
+
 MEMORY_CASES = {**{name: make for name, (make, _, _) in REFUSED.items()},
+                "max_messages_read one-character messages":
+                    _dense_chat(LIMITS["chat"]["max_messages_read"]),
+                "16 MB of one-character messages": _dense_chat(615_000),
                 "max_messages + 1 messages": _messages, "a 1 GB flate bomb in reports/": _bomb,
                 "490 files": _files_at_limit, "2,000 tracking events": _events_at_limit,
                 "a 200,000-character tracking line": lambda case: (
@@ -173,3 +185,21 @@ def test_peak_memory_stays_under_1_gb(tmp_path, name):
         mb = peak_mb(*command)
         print(f"{name}: {command[0]} {mb:.0f} MB")
         assert mb < 1000, (name, command[0], mb)
+
+
+def test_a_case_over_max_messages_read_is_refused_while_reading(tmp_path, monkeypatch):
+    """615,000 one-character messages fit in one 16 MB file and took `check` to 972 MB:
+    the limit counts every chat file of the case together. (The real limit is measured
+    in test_peak_memory_stays_under_1_gb; here it is lowered to keep the test quick.)"""
+    monkeypatch.setitem(LIMITS["chat"], "max_messages_read", 7)
+    case = make_case(tmp_path / "cases", photos=0, chat=chat_of(5))
+    (case / "chat" / "second.txt").write_text(chat_of(3), encoding="utf-8")
+    before = tree_digest(case)
+    result = run("check", case, "--now", NOW)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == (
+        "evidencepack: error: chat/second.txt: line 5: the case's chat files hold more than 7 "
+        "messages, the limit one case may hold (export only this order's conversation)")
+    assert tree_digest(case) == before
+    (case / "chat" / "second.txt").write_text(chat_of(2), encoding="utf-8")
+    assert run("check", case, "--now", NOW).exit_code in (0, 1)  # 7 is within it
