@@ -338,7 +338,10 @@ def _read_manifest(path: Path) -> dict | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) else None
+    from evidencepack.pack.verify import manifest_problem
+
+    # A malformed manifest is no proof the pack is current: the pack is rebuilt.
+    return None if manifest_problem(data, beside=True) else data
 
 
 def run_task(task: Task) -> RowResult:
