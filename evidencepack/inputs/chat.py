@@ -20,7 +20,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from evidencepack.errors import InputError, ParseError
-from evidencepack.models import ChatLog, ChatMessage, ChatRole, Warning_
+from evidencepack.models import ChatLog, ChatMessage, ChatRole, Warning_, capped_warnings
 from evidencepack.judge.tagging import tag_messages
 from evidencepack.inputs.safeio import LIMITS
 from evidencepack.inputs.textio import decode_text, delimiter_of
@@ -153,8 +153,12 @@ class _Reader:
     max_messages: int | None = None
     messages: list[ChatMessage] = field(default_factory=list)
     warnings: list[Warning_] = field(default_factory=list)
+    unlisted: int = 0  # warnings past max_warnings: counted, not kept
 
     def warn(self, line: int | None, message: str) -> None:
+        if len(self.warnings) >= LIMITS["files"]["max_warnings"]:
+            self.unlisted += 1
+            return
         self.warnings.append(Warning_(path=self.display, line=line, message=message))
 
     def add(self, *, line: int, time: object, sender: object, text: object,
@@ -545,7 +549,8 @@ def parse_chat_file(path: Path, display: str, *, tz: ZoneInfo, seller_nicks: lis
         raise ParseError(f"no chat message could be read; first problem: {problem}", path=display)
     messages = sorted(reader.messages, key=lambda m: m.at)
     tag_messages(messages)
-    return ChatLog(messages=messages, warnings=reader.warnings)
+    return ChatLog(messages=messages, warnings=capped_warnings(
+        reader.warnings, display, LIMITS["files"]["max_warnings"], reader.unlisted))
 
 
 
