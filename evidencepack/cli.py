@@ -427,14 +427,10 @@ def batch(export: Path, cases_root: Path, out: Path, mapping, jobs, force, shard
     try:
         report = run_batch(export, cases_root, out, options=options,
                            generated_at=stamp, jobs=jobs, force=force, shard=the_shard,
-                           mapping=mapping, progress=progress)
+                           mapping=mapping, progress=progress, report_file=report_file)
     finally:
         progress.close()
-    data = json.dumps(report.to_json(), ensure_ascii=False, indent=2)
-    if report_file is not None:
-        from evidencepack.atomic import write_atomic
-
-        write_atomic(report_file, (data + "\n").encode("utf-8"))
+    data = report.text()
     if as_json:
         click.echo(data)
     else:

@@ -467,3 +467,32 @@ def test_the_reason_table_names_the_newer_dispute_types(reason, expected):
     table = ReasonTable()
     assert table.lookup(reason)[0] == expected
     assert table.types() == set(load_checklists())
+
+
+def test_a_second_batch_on_the_same_out_is_refused(tmp_path):
+    """Two runs on one --out left a report whose hashes did not match the files: the
+    later run rebuilt packs the earlier had reported. Shards of one split share it."""
+    from evidencepack.team.batch import OutLock
+
+    root = tmp_path / "cases"
+    make_case(root, case_id="TB-L-1", dispute_type="not_received", photos=1)
+    export = write_export(tmp_path / "refunds.csv", [_row("TB-L-1", "未收到货")],
+                          chinese=False, encoding="utf-8-sig")
+    out, report = tmp_path / "out", tmp_path / "report.json"
+    args = ["batch", str(export), "--cases-root", str(root), "--out", str(out), "-j", "1",
+            "--now", NOW, "--generated-at", GENERATED_AT, "--report", str(report)]
+    for held, extra in ((None, []), ((1, 2), [])):
+        with OutLock(out, shared=held is not None):  # the other batch, still running
+            result = CliRunner().invoke(cli, args + extra)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.strip() == (
+            f"evidencepack: error: {out}: another batch is writing to this folder; its report "
+            "would name packs this run replaces (wait for it to finish, or choose another --out)")
+        assert not report.exists() and not list(out.iterdir())
+    with OutLock(out, shared=True):
+        result = CliRunner().invoke(cli, args + ["--shard", "2/2"])
+    assert result.exit_code in (0, 1), result.output
+    result = CliRunner().invoke(cli, args)  # and once the other is done
+    assert result.exit_code == 0, result.output
+    rows = json.loads(report.read_text(encoding="utf-8"))["rows"]
+    assert [p.name for p in out.iterdir()] and rows[0]["status"] in ("built", "skipped")

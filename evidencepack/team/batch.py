@@ -33,6 +33,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from evidencepack import __version__
+from evidencepack.atomic import write_atomic
 from evidencepack.inputs.case import CASE_FILE
 from evidencepack.errors import EvidencePackError, ExitCode, InputError
 from evidencepack.inputs.evidence import inside
@@ -337,7 +338,10 @@ def _read_manifest(path: Path) -> dict | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) else None
+    from evidencepack.pack.verify import manifest_problem
+
+    # A malformed manifest is no proof the pack is current: the pack is rebuilt.
+    return None if manifest_problem(data, beside=True) else data
 
 
 def run_task(task: Task) -> RowResult:
@@ -428,6 +432,9 @@ class BatchReport(BaseModel):
     def to_json(self) -> dict:
         return self.model_dump(mode="json", by_alias=True)
 
+    def text(self) -> str:
+        return json.dumps(self.to_json(), ensure_ascii=False, indent=2)
+
 
 def exit_code(rows: list[RowResult]) -> int:
     if any(r.status in ("failed", "error") for r in rows):
@@ -437,10 +444,52 @@ def exit_code(rows: list[RowResult]) -> int:
     return ExitCode.OK
 
 
+class OutLock:
+    """Holds ``--out`` for one batch, from its plan until its report is written.
+
+    A second batch on the same folder would rebuild packs the first has
+    already reported, so the first report would name hashes of files that are
+    no longer there. The lock is on the folder itself, so nothing is left in
+    it; shards of one split never build the same pack, so they share it.
+    """
+
+    def __init__(self, out: Path, *, shared: bool = False) -> None:
+        self.out, self.shared, self.fd = out, shared, None
+
+    def take(self) -> None:
+        import fcntl
+
+        if self.fd is not None:
+            return
+        self.out.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.out, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+                     | getattr(os, "O_CLOEXEC", 0))
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise InputError("another batch is writing to this folder; its report would name "
+                             "packs this run replaces", path=self.out,
+                             remedy="wait for it to finish, or choose another --out") from None
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def __enter__(self) -> "OutLock":
+        self.take()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
 def run_batch(export_path: Path, cases_root: Path, out: Path, *, options: CheckOptions,
               generated_at: datetime, jobs: int | None = None, force: bool = False,
               shard: tuple[int, int] | None = None, mapping: Path | None = None,
-              progress: Progress | None = None) -> BatchReport:
+              progress: Progress | None = None, report_file: Path | None = None) -> BatchReport:
     started = time.monotonic()
     if not cases_root.is_dir():
         raise InputError("--cases-root is not a folder", path=cases_root)
@@ -457,38 +506,47 @@ def run_batch(export_path: Path, cases_root: Path, out: Path, *, options: CheckO
     if bad:
         raise InputError(f"[reasons] names unknown dispute type(s) {', '.join(sorted(bad))}",
                          path=the_mapping.path, remedy="see `evidencepack checklists`")
-    the_plan = plan(export, cases_root, out, reasons=ReasonTable(the_mapping.reasons),
-                    dispute_types=dispute_types, options=options, generated_at=generated_at,
-                    force=force, shard=shard)
-    results = dict(the_plan.results)
-    jobs = workers(jobs)
-    if progress:
-        progress.start(len(results) + len(the_plan.tasks))
-        for i in sorted(results):
-            progress.result(results[i])
-    interrupted = False
-    if the_plan.tasks:
-        out.mkdir(parents=True, exist_ok=True)
-        try:
-            _run_pool(the_plan.tasks, results, min(jobs, len(the_plan.tasks)), checklist_dirs,
-                      progress)
-        except KeyboardInterrupt:
-            # The packs being written were finished; the report still says what happened.
-            interrupted = True
-            for task in the_plan.tasks:
-                results.setdefault(task.index, task.result.model_copy(update={
-                    "status": "failed", "reason": "not built: the batch was interrupted"}))
-    rows = [results[i] for i in sorted(results)]
-    summary = {"rows": len(rows), **{s: sum(r.status == s for r in rows) for s in STATUSES},
-               "other_shards": the_plan.other_shards}
-    return BatchReport(
-        export=str(export_path), format=export.format, encoding=export.encoding,
-        columns=export.columns, ignored_columns=export.ignored_columns,
-        cases_root=str(cases_root), out=str(out),
-        shard=f"{shard[0]}/{shard[1]}" if shard else None, jobs=jobs, force=force,
-        generated_at=generated_at.isoformat(), seconds=round(time.monotonic() - started, 2),
-        summary=summary, exit_code=130 if interrupted else exit_code(rows), rows=rows,
-        interrupted=interrupted)
+    lock = OutLock(out, shared=shard is not None)
+    try:
+        if out.is_dir():
+            lock.take()  # before the plan, which skips the packs it finds there
+        the_plan = plan(export, cases_root, out, reasons=ReasonTable(the_mapping.reasons),
+                        dispute_types=dispute_types, options=options, generated_at=generated_at,
+                        force=force, shard=shard)
+        results = dict(the_plan.results)
+        jobs = workers(jobs)
+        if progress:
+            progress.start(len(results) + len(the_plan.tasks))
+            for i in sorted(results):
+                progress.result(results[i])
+        interrupted = False
+        if the_plan.tasks:
+            lock.take()  # this makes --out when it is new
+            try:
+                _run_pool(the_plan.tasks, results, min(jobs, len(the_plan.tasks)), checklist_dirs,
+                          progress)
+            except KeyboardInterrupt:
+                # The packs being written were finished; the report still says what happened.
+                interrupted = True
+                for task in the_plan.tasks:
+                    results.setdefault(task.index, task.result.model_copy(update={
+                        "status": "failed", "reason": "not built: the batch was interrupted"}))
+        rows = [results[i] for i in sorted(results)]
+        summary = {"rows": len(rows), **{s: sum(r.status == s for r in rows) for s in STATUSES},
+                   "other_shards": the_plan.other_shards}
+        report = BatchReport(
+            export=str(export_path), format=export.format, encoding=export.encoding,
+            columns=export.columns, ignored_columns=export.ignored_columns,
+            cases_root=str(cases_root), out=str(out),
+            shard=f"{shard[0]}/{shard[1]}" if shard else None, jobs=jobs, force=force,
+            generated_at=generated_at.isoformat(), seconds=round(time.monotonic() - started, 2),
+            summary=summary, exit_code=130 if interrupted else exit_code(rows), rows=rows,
+            interrupted=interrupted)
+        if report_file is not None:
+            write_atomic(report_file, (report.text() + "\n").encode("utf-8"))
+        return report
+    finally:
+        lock.release()
 
 
 def _context():
