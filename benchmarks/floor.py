@@ -41,7 +41,9 @@ def main(argv: list[str]) -> int:
 
     def decode(path: Path) -> tuple[int, int]:
         with Image.open(path) as img:
-            img.draft("RGB", (limit, limit))
+            scale = limit / max(img.size)
+            if scale < 1:  # draft() reduces only to a box of the image's own shape
+                img.draft("RGB", (int(img.width * scale), int(img.height * scale)))
             img.load()
             return img.size
 
