@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int:
     from PIL import Image
     from weasyprint import HTML
 
-    from evidencepack.images import Recipe
+    from evidencepack.inputs.images import Recipe
 
     sys.path.insert(0, str(HERE))
     import naive
