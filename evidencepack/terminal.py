@@ -154,13 +154,27 @@ def _rule_text(rule) -> str:
     return f"{rule.kind}: " + ", ".join(parts)
 
 
-def print_queue(rows, lang: str) -> None:
+def _shown(rows: list, limit: int) -> list:
+    return rows if limit == 0 else rows[:limit]
+
+
+def _more(out: Console, total: int, shown: int, zh: bool) -> None:
+    if total > shown:
+        out.print(Text(f"另有 {total - shown:,} 个案件未显示（共 {total:,} 个，按紧急程度排序）；"
+                       "--limit 0 显示全部，--json 或 --csv 输出全部" if zh else
+                       f"{total - shown:,} more cases not shown ({total:,} in all, most urgent "
+                       "first); --limit 0 shows all, --json or --csv gives every case",
+                       style="dim"))
+
+
+def print_queue(rows, lang: str, limit: int = 0) -> None:
     zh = lang == "zh"
+    shown = _shown(rows, limit)
     table = Table(show_header=True, header_style="bold")
     for title in (("案件", "Case"), ("类型", "Type"), ("完整度", "Score"), ("下一时限", "Next deadline"),
                   ("剩余", "Left"), ("首个缺失项", "First missing")):
         table.add_column(title[0] if zh else title[1])
-    for r in rows:
+    for r in shown:
         if r.error:
             table.add_row(Text(_flat(Path(r.case_dir).name), style="red"), "", "", "",
                           Text("error", style="bold red"), Text(_flat(r.error), style="red"))
@@ -171,7 +185,9 @@ def print_queue(rows, lang: str) -> None:
         name = DEADLINE_NAMES[r.next_deadline][0 if zh else 1] if r.next_deadline else ""
         table.add_row(_flat(r.case_id), _flat(r.dispute_type), score, f"{name} {at}".strip(),
                       left, _flat(r.first_missing))
-    console().print(table)
+    out = console()
+    out.print(table)
+    _more(out, len(rows), len(shown), zh)
 
 
 def _flat(text: object) -> str:
@@ -185,7 +201,7 @@ _AUDIT_DEADLINES = {"respond_by": ("处理截止", "Respond by"),
                     "evidence_due": ("举证截止", "Evidence")}
 
 
-def print_audit(audit) -> None:
+def print_audit(audit, limit: int = 0) -> None:
     """`audit`: one row per case with every item's mark and every deadline, then the
     items that fail most across the team. Broken cases are rows, their errors below."""
     zh = audit.lang == "zh"
@@ -202,7 +218,8 @@ def print_audit(audit) -> None:
     table.add_column("首个缺失项" if zh else "First missing", overflow="fold")
     marks = {**MARKS, "covered": ("·", "dim")}
     errors = []
-    for r in audit.rows:
+    shown = _shown(audit.rows, limit)
+    for r in shown:
         name = _flat(Path(r.case_dir).name)
         if r.error:
             errors.append(Text(f"{name}: {_flat(r.error)}", style="red"))
@@ -226,6 +243,7 @@ def print_audit(audit) -> None:
         table.add_row(_flat(r.case_id), r.dispute_type, score, items, *cells,
                       _flat(r.first_missing))
     out.print(table)
+    _more(out, len(audit.rows), len(shown), zh)
     out.print(Text("✓ 已满足  ⚠ 较弱  ✗ 缺失  · 同组已满足" if zh else
                    "✓ met  ⚠ weak  ✗ missing  · covered by its group", style="dim"))
     for line in errors:

@@ -28,6 +28,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import signal
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, Field
 
 from evidencepack.judge.checklist import load_checklists
-from evidencepack.judge.deadlines import NAMES as DEADLINE_NAMES, time_left_text
+from evidencepack.judge.deadlines import NAMES as DEADLINE_NAMES, time_left_text, urgency
 from evidencepack.atomic import write_atomic
 from evidencepack.inputs.case import CASE_FILE
 from evidencepack.errors import EvidencePackError, InputError
@@ -43,6 +45,7 @@ from evidencepack.options import CheckOptions
 from evidencepack.pipeline import Analysis, analyse
 from evidencepack.judge.profiles import load_profiles
 from evidencepack.resources import builtin_templates
+from evidencepack.workers import process_context, workers
 
 SCHEMA = "evidencepack.audit/1"
 TEMPLATES = builtin_templates()
@@ -129,27 +132,35 @@ def case_dirs(root: Path) -> list[Path]:
 
 def _row(folder: Path, a: Analysis) -> AuditRow:
     r = a.report
-    deadlines = [AuditDeadline(name=d.name, label=d.label, at=d.at, status=d.status,
-                               hours_left=d.hours_left, assumed=d.assumed)
-                 for d in a.deadlines]
-    pending = [d for d in deadlines if d.at is not None and d.status != "passed"]
-    pending.sort(key=lambda d: (URGENCY_RANK[d.status], d.at))
-    first = pending[0] if pending else None
     missing = r.missing
-    return AuditRow(
+    return _with_urgency(AuditRow(
         case_dir=str(folder), case_id=a.case.case_id, platform=a.case.platform,
         dispute_type=r.dispute_type, dispute_type_name=r.name, complete=r.complete,
         score=r.score, satisfied_units=r.satisfied_units, required_units=r.required_units,
         items=[AuditItem(id=i.id, title=i.title, level=i.level, group=i.group,
                          status=i.status, group_met=i.group_met, reasons=i.reasons)
                for i in r.items],
-        deadlines=deadlines,
-        next_deadline=first.name if first else None,
-        next_deadline_at=first.at if first else None,
-        status=first.status if first else "unknown",
-        hours_left=first.hours_left if first else None,
+        deadlines=[AuditDeadline(name=d.name, label=d.label, at=d.at, status=d.status,
+                                 hours_left=d.hours_left, assumed=d.assumed)
+                   for d in a.deadlines],
         first_missing_id=missing[0].id if missing else None,
-        first_missing=missing[0].title if missing else None)
+        first_missing=missing[0].title if missing else None))
+
+
+def _with_urgency(row: AuditRow, now: datetime | None = None) -> AuditRow:
+    """The row's next deadline and urgency; with ``now``, every deadline's status and
+    time left recomputed for it first (an indexed row was made at another time)."""
+    if now is not None:
+        for d in row.deadlines:
+            d.status, d.hours_left = urgency(d.at, now, d.name)
+    pending = [d for d in row.deadlines if d.at is not None and d.status != "passed"]
+    pending.sort(key=lambda d: (URGENCY_RANK[d.status], d.at))
+    first = pending[0] if pending else None
+    row.next_deadline = first.name if first else None
+    row.next_deadline_at = first.at if first else None
+    row.status = first.status if first else "unknown"
+    row.hours_left = first.hours_left if first else None
+    return row
 
 
 def _sort_key(row: AuditRow):
@@ -179,29 +190,98 @@ def summarise(rows: list[AuditRow]) -> list[ItemSummary]:
     return failing
 
 
-def build_audit(root: Path, options: CheckOptions) -> Audit:
-    folders = case_dirs(root)
-    checklists = None if options.checklist_dirs else load_checklists()
-    profiles = load_profiles()
+# Below this many cases to read, a worker pool costs more than it saves.
+_POOL_MIN_CASES = 16
+
+
+def _error_row(folder: Path, exc: Exception) -> AuditRow:
+    if isinstance(exc, EvidencePackError):
+        return AuditRow(case_dir=str(folder), error=str(exc), status="error")
+    message = str(exc).splitlines()[0] if str(exc) else ""
+    return AuditRow(case_dir=str(folder), status="error",
+                    error=f"internal error: {type(exc).__name__}: {message}")
+
+
+_STATE: dict[str, Any] = {}
+
+
+def _init_worker(checklist_dirs: list[str]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _STATE["checklists"] = None if checklist_dirs else load_checklists()
+    _STATE["profiles"] = load_profiles()
+
+
+def read_case_row(folder: Path, options: CheckOptions, checklists=None, profiles=None
+                  ) -> tuple[AuditRow, str | None, bool, bool]:
+    """One folder's row, its dispute type's name, whether the row depends on the clock
+    beyond deadline urgency, and whether it may be indexed. Never raises."""
+    from evidencepack.judge.tracking_facts import derive_facts
+
+    try:
+        a = analyse(folder, options.model_copy(update={"jobs": 1}),
+                    checklists=checklists if checklists is not None else _STATE.get("checklists"),
+                    profiles=profiles if profiles is not None else _STATE.get("profiles"))
+    except Exception as exc:  # noqa: BLE001 - one broken folder must not hide the others
+        # A bad input stays bad until the folder changes; an internal error may not.
+        return _error_row(folder, exc), None, False, isinstance(exc, EvidencePackError)
     lang = options.lang or "zh"
+    clocked = derive_facts(a.tracking) != a.tracking_facts
+    return (_row(folder, a), a.report.name_zh if lang == "zh" else a.report.name_en,
+            clocked, True)
+
+
+def _read_in_pool(folders: list[Path], options: CheckOptions, jobs: int):
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=process_context(["evidencepack.team.audit"]),
+                               initializer=_init_worker,
+                               initargs=([str(d) for d in options.checklist_dirs],))
+    try:
+        # Chunks: a small case takes a few milliseconds, a task's round trip about one.
+        yield from pool.map(read_case_row, folders, [options] * len(folders),
+                            chunksize=max(1, min(64, len(folders) // (jobs * 8))))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def build_audit(root: Path, options: CheckOptions, jobs: int | None = None) -> Audit:
+    """Every case under ``root``; unchanged ones from the case index (index.py),
+    the others read with ``jobs`` worker processes (default: the usable cores)."""
+    from evidencepack.team.index import clock_key, folder_digest, open_index
+
+    folders = case_dirs(root)
+    lang = options.lang or "zh"
+    now = options.now or datetime.now().astimezone()
+    clock = clock_key(now)
+    index = open_index(root, folders, options.lang, options.checklist_dirs)
     rows: list[AuditRow] = []
     names: dict[str, str] = {}
+    todo: list[tuple[Path, str]] = []
     for folder in folders:
-        try:
-            a = analyse(folder, options, checklists=checklists, profiles=profiles)
-        except EvidencePackError as exc:
-            rows.append(AuditRow(case_dir=str(folder), error=str(exc), status="error"))
+        # Taken before reading: a file changed meanwhile makes the next run read again.
+        digest = folder_digest(folder)
+        hit = index.lookup(folder, digest, clock)
+        if hit is None:
+            todo.append((folder, digest))
             continue
-        except Exception as exc:  # noqa: BLE001 - one broken folder must not hide the others
-            message = str(exc).splitlines()[0] if str(exc) else ""
-            rows.append(AuditRow(case_dir=str(folder), status="error",
-                                 error=f"internal error: {type(exc).__name__}: {message}"))
-            continue
-        rows.append(_row(folder, a))
-        names.setdefault(a.report.dispute_type,
-                         a.report.name_zh if lang == "zh" else a.report.name_en)
+        row = AuditRow.model_validate_json(hit[0])
+        row.case_dir = str(folder)
+        rows.append(_with_urgency(row, now) if row.error is None else row)
+        if hit[1] is not None:
+            names.setdefault(row.dispute_type, hit[1])
+    count = workers(jobs)
+    if count > 1 and len(todo) >= _POOL_MIN_CASES:
+        results = _read_in_pool([f for f, _ in todo], options, count)
+    else:
+        checklists = None if options.checklist_dirs else load_checklists()
+        profiles = load_profiles()
+        results = (read_case_row(f, options, checklists, profiles) for f, _ in todo)
+    for (folder, digest), (row, name, clocked, keep) in zip(todo, results):
+        rows.append(row)
+        if name is not None:
+            names.setdefault(row.dispute_type, name)
+        if keep:
+            index.store(folder, digest, clock if clocked else None, name, row.model_dump_json())
+    index.save(folders)
     rows.sort(key=_sort_key)
-    now = options.now or datetime.now().astimezone()
     return Audit(root=str(root), now=now, lang=lang, rows=rows, summary=summarise(rows),
                  type_names=dict(sorted(names.items())))
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import re
 import signal
@@ -40,7 +39,7 @@ from evidencepack.inputs.evidence import inside
 from evidencepack.options import BuildOptions, CheckOptions
 from evidencepack.team.export import CASE_KEYS, Export, ReasonTable, load_mapping, read_export
 from evidencepack.inputs.times import parse_time
-from evidencepack.workers import workers
+from evidencepack.workers import process_context, workers
 
 
 STATUSES = ("built", "incomplete", "skipped", "failed", "error")
@@ -549,21 +548,11 @@ def run_batch(export_path: Path, cases_root: Path, out: Path, *, options: CheckO
         lock.release()
 
 
-def _context():
-    """Not fork: the parent may run a progress-bar thread, and forking a threaded
-    process can deadlock. A fork server (POSIX) imports the renderer once and
-    forks each worker from it; elsewhere each worker is spawned and imports it."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["evidencepack.team.batch", "evidencepack.pipeline",
-                                    "evidencepack.pack.render", "weasyprint"])
-        return ctx
-    return multiprocessing.get_context("spawn")
-
-
 def _run_pool(tasks: list[Task], results: dict[int, RowResult], workers: int,
               checklist_dirs: list[str], progress: Progress | None) -> None:
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context(),
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=process_context(
+                                   ["evidencepack.team.batch", "evidencepack.pipeline",
+                                    "evidencepack.pack.render", "weasyprint"]),
                                initializer=_init_worker, initargs=(checklist_dirs,))
     # At most one task per worker is handed to the pool at a time: a task the pool
     # has queued can no longer be cancelled, so on Ctrl-C only the packs being
