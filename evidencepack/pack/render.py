@@ -30,6 +30,7 @@ from evidencepack.pack.labels import BUILTIN_TEMPLATES, load_labels, money, zone
 from evidencepack.judge.claims import Argument, argue
 from evidencepack.judge.tagging import tag_name
 from evidencepack.options import BuildOptions
+from evidencepack.pack.manifest import Manifest, ManifestPdf
 from evidencepack.models import EvidenceItem, EvidenceKind, TimeSource, TrackingStatus
 from evidencepack.pipeline import Analysis, printable
 from evidencepack.inputs.safeio import LIMITS, read_verified
@@ -454,7 +455,7 @@ def options_key(opts: BuildOptions, analysis: Analysis) -> str:
 
 def render_pdf(analysis: Analysis, opts: BuildOptions, *, recipe_step: int = 0,
                argument: Argument | None = None
-               ) -> tuple[bytes, int, CaseFetcher, dict, dict[str, int], list[str]]:
+               ) -> tuple[bytes, int, CaseFetcher, Manifest, dict[str, int], list[str]]:
     """One rendering at one step of the size ladder: (pdf bytes, pages, fetcher,
     manifest, anchor -> page index, the problems found while rendering)."""
     from weasyprint import Attachment
@@ -467,16 +468,14 @@ def render_pdf(analysis: Analysis, opts: BuildOptions, *, recipe_step: int = 0,
     prepared = _prepare_all(analysis, SIZE_LADDER[recipe_step], cache_dir, opts.jobs)
     inputs = manifest_inputs(analysis)
     digest = input_digest(inputs, options_key(opts, analysis))
-    manifest = {
-        "schema": "evidencepack.manifest/1", "tool": f"evidencepack {__version__}",
-        "case_id": analysis.case.case_id, "dispute_type": analysis.case.dispute_type,
-        "platform": analysis.case.platform, "lang": analysis.lang, "redacted": analysis.redacted,
-        "generated_at": opts.generated_at.astimezone(analysis.case.tz).isoformat(),
-        "timezone": analysis.case.timezone, "input_digest": digest, "inputs": inputs,
-        "checklist": {"complete": analysis.report.complete, "score": analysis.report.score},
-    }
-    if analysis.filled:
-        manifest["filled_from_export"] = analysis.filled
+    manifest = Manifest(
+        tool=f"evidencepack {__version__}", case_id=analysis.case.case_id,
+        dispute_type=analysis.case.dispute_type, platform=analysis.case.platform,
+        lang=analysis.lang, redacted=analysis.redacted,
+        generated_at=opts.generated_at.astimezone(analysis.case.tz).isoformat(),
+        timezone=analysis.case.timezone, input_digest=digest, inputs=inputs,
+        checklist={"complete": analysis.report.complete, "score": analysis.report.score},
+        **({"filled_from_export": analysis.filled} if analysis.filled else {}))
     context = build_context(analysis, prepared, opts, L, digest, analysis.redacted,
                             argument or argue(analysis, L))
     template = templating.guarded(lambda: templating.environment(dirs).get_template("pack.html.j2"))
@@ -493,9 +492,8 @@ def render_pdf(analysis: Analysis, opts: BuildOptions, *, recipe_step: int = 0,
     def embedded(pages: int) -> list[tuple[str, bytes, str]]:
         # The embedded manifest records the page count, so `verify` alone sees a
         # deleted or added page (not a forger who rewrites the manifest too: README).
-        manifest["pages"] = pages
-        return [("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode(),
-                 "evidencepack manifest"), *originals]
+        manifest.pages = pages
+        return [("manifest.json", manifest.dumps(), "evidencepack manifest"), *originals]
 
     # WeasyPrint logs each refused URL and every unsupported CSS property; the
     # pack reports refusals itself, so keep its logger quiet.
@@ -592,12 +590,11 @@ def build_pack(analysis: Analysis, opts: BuildOptions, *,
                              remedy="split the evidence into two packs")
     sha = hashlib.sha256(pdf).hexdigest()
     manifest_path = opts.output.with_suffix(".manifest.json")
-    manifest = {**manifest, "pdf": {"file": opts.output.name, "sha256": sha, "size": len(pdf),
-                                    "pages": pages, "image_step": step}}
-    write_pair(opts.output, pdf, manifest_path,
-               json.dumps(manifest, ensure_ascii=False, indent=2).encode())
+    manifest.pdf = ManifestPdf(file=opts.output.name, sha256=sha, size=len(pdf), pages=pages,
+                               image_step=step)
+    write_pair(opts.output, pdf, manifest_path, manifest.dumps())
     return PackResult(pdf=opts.output, manifest=manifest_path, pages=pages, size=len(pdf),
-                      sha256=sha, input_digest=manifest["input_digest"], recipe_step=step,
+                      sha256=sha, input_digest=manifest.input_digest, recipe_step=step,
                       blocked_urls=list(dict.fromkeys(fetcher.blocked)),
                       pages_of={name: index + 1 for name, index in anchors.items()},
                       warnings=problems)
