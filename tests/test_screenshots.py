@@ -73,3 +73,85 @@ def test_a_chat_only_in_screenshots_gets_the_verdicts_of_its_export(sample, layo
     assert tagged, "the sample's chat must carry tags for the comparison to mean anything"
     assert {t: read.chat_counts.get(t) for t in tagged} == tagged
     assert _verdicts(screens) == _verdicts(original)
+
+
+SMALL = draw.Style(width=600, height=900, size=22)
+
+
+def _listing(path: Path, *, policy: bool) -> None:
+    shot = draw.listing(title="雾霾蓝羊毛开衫 M码", price="￥399.00",
+                        policy="保障 赠运费险·7天无理由退货" if policy else None,
+                        specs=[("颜色", "雾霾蓝")], disclaimer=None, promise=None, style=SMALL)
+    draw.save(shot.image, path)
+
+
+def _item(report, item_id):
+    return next(i for i in report.items if i.id == item_id)
+
+
+def test_the_listing_policy_item_needs_a_screenshot_that_shows_a_policy(case_dir):
+    from tests.conftest import NOW as CHECK_NOW
+    now = datetime.fromisoformat(CHECK_NOW)
+    _listing(case_dir / "listing" / "Screenshot_2024-03-07-20-12-00.png", policy=False)
+    without = _item(analyse(case_dir, Options(now=now, lang="en")).report, "listing_policy")
+    assert without.status == "missing"
+    assert "needs at least 1 listing screenshot(s) showing the after-sales policy, has 0" in without.reasons
+    _listing(case_dir / "listing" / "Screenshot_2024-03-07-20-13-00.png", policy=True)
+    analysis = analyse(case_dir, Options(now=now, lang="en"))
+    shown = _item(analysis.report, "listing_policy")
+    assert shown.status == "met"
+    [policy_shot] = [e for e in analysis.evidence if e.path.endswith("20-13-00.png")]
+    assert policy_shot.label in shown.evidence
+
+
+def test_tracking_screenshots_give_the_events_when_there_is_no_export(case_dir):
+    (case_dir / "tracking" / "kuaidi100.json").unlink()
+    t0 = datetime.fromisoformat("2024-03-09T18:20:00+08:00")
+    shot = draw.tracking(carrier="圆通速递", number="YT7312345678901", style=SMALL, events=[
+        (t0, "【杭州市】圆通速递 杭州转运中心 已揽收"),
+        (t0 + timedelta(hours=20), "【杭州市】快递员正在派件"),
+        (t0 + timedelta(hours=48), "【杭州市】您的快件已签收，签收人：本人签收")])
+    draw.save(shot.image, case_dir / "tracking" / "Screenshot_2024-03-12-09-00-00.jpg", quality=80)
+    analysis = analyse(case_dir, Options(now=NOW))
+    events = analysis.tracking.events
+    assert [e.at for e in events] == [t0, t0 + timedelta(hours=20), t0 + timedelta(hours=48)]
+    assert {e.read_from for e in events} == {"screenshot"}
+    assert [e.status.value for e in events] == ["picked_up", "out_for_delivery", "signed"]
+    assert analysis.times["delivered_at"].value == t0 + timedelta(hours=48)
+
+
+def test_without_the_engine_the_tool_works_and_names_the_screenshots_it_could_not_read(
+        case_dir, tmp_path):
+    _listing(case_dir / "listing" / "Screenshot_2024-03-07-20-13-00.png", policy=True)
+    # A package of the engine's name that fails to import: as on a machine without the extra.
+    stub = tmp_path / "no-engine" / "rapidocr_onnxruntime"
+    stub.mkdir(parents=True)
+    (stub / "__init__.py").write_text("raise ImportError('not installed')\n")
+    env = {**__import__("os").environ, "PYTHONPATH": str(stub.parent),
+           "EVIDENCEPACK_CACHE": str(tmp_path / "cache")}
+    run = subprocess.run([sys.executable, "-m", "evidencepack", "check", str(case_dir), "--json",
+                          "--now", "2024-03-13T09:00:00+08:00", "--lang", "en"],
+                         capture_output=True, text=True, env=env)
+    assert run.returncode in (0, 1), run.stderr
+    report = json.loads(run.stdout)
+    unread = [w for w in report["warnings"] if "no OCR engine installed" in w]
+    assert sorted(w.split(":")[0] for w in unread) == [
+        "listing/Screenshot_2024-03-07-20-11-05.png", "listing/Screenshot_2024-03-07-20-13-00.png"]
+    policy = next(i for i in report["items"] if i["id"] == "listing_policy")
+    assert policy["status"] == "weak"
+    assert any("could not be read" in r for r in policy["reasons"])
+
+
+def test_ocr_is_paid_once_per_image(tmp_path):
+    from evidencepack import ocr
+    path = tmp_path / "shot.png"
+    _listing(path, policy=True)
+    data = path.read_bytes()
+    import hashlib
+    digest = hashlib.sha256(data).hexdigest()
+    first, problem = ocr.read_cached(data, digest, tmp_path / "cache")
+    assert problem is None and "7天无理由退货" in first.text.replace(" ", "")
+    [entry] = (tmp_path / "cache" / "ocr").iterdir()
+    entry.write_text(entry.read_text().replace("7天无理由退货", "cached-marker"))
+    again, _ = ocr.read_cached(data, digest, tmp_path / "cache")
+    assert "cached-marker" in again.text
