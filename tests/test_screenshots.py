@@ -155,3 +155,19 @@ def test_ocr_is_paid_once_per_image(tmp_path):
     entry.write_text(entry.read_text().replace("7天无理由退货", "cached-marker"))
     again, _ = ocr.read_cached(data, digest, tmp_path / "cache")
     assert "cached-marker" in again.text
+
+
+def test_the_pack_shows_a_chat_screenshot_with_its_recognised_text_searchable(tmp_path):
+    from evidencepack.render import RenderOptions, build_pack
+    _, screens = _as_screenshots("not-received", tmp_path, "phone")
+    out = tmp_path / "pack.pdf"
+    build_pack(analyse(screens, Options(now=NOW)), RenderOptions(
+        output=out, generated_at=datetime.fromisoformat("2024-04-20T09:30:00+08:00")))
+    reader = PdfReader(out)
+    pages = [p for p in reader.pages if "截图中识别出的消息" in (p.extract_text() or "")]
+    assert pages, "the chat exhibit says its transcript was recognised from the screenshot"
+    text = "".join(p.extract_text() for p in pages).replace("\n", "")
+    # Twice: the invisible layer over the picture and the transcript under it.
+    assert text.count("我没收到取件码短信") >= 2
+    assert "识别置信度" in text
+    assert all("/XObject" in p["/Resources"] for p in pages), "the screenshot itself is shown"
