@@ -87,12 +87,14 @@ def _separator(at: datetime, style: str) -> str:
     return at.strftime("%Y-%m-%d %H:%M")
 
 
-def _status_bar(d: ImageDraw.ImageDraw, s: Style, bg) -> int:
+def _status_bar(d: ImageDraw.ImageDraw, s: Style, bg, lines: list[str] | None = None) -> int:
     h = round(s.height * 0.035)
     d.rectangle((0, 0, s.width, h), fill=bg)
     f = font(round(h * 0.6), s.face)
     d.text((24, h * 0.2), s.clock, fill=(20, 20, 20), font=f)
     d.text((s.width - 24 - f.getlength("100%"), h * 0.2), "100%", fill=(20, 20, 20), font=f)
+    if lines is not None:
+        lines.extend([s.clock, "100%"])
     return h
 
 
@@ -217,13 +219,13 @@ def listing(*, title: str, price: str, policy: str | None, specs: list[tuple[str
     s = style or Style()
     img = Image.new("RGB", (s.width, s.height), (255, 255, 255))
     d = ImageDraw.Draw(img)
-    top = _status_bar(d, s, (255, 255, 255))
+    lines: list[str] = []
+    top = _status_bar(d, s, (255, 255, 255), lines)
     pic = round(s.width * 0.75)
     d.rectangle((0, top, s.width, top + pic), fill=(200, 205, 215))
     f = font(s.size, s.face)
     big = font(round(s.size * 1.6), s.face)
     y = top + pic + 20
-    lines: list[str] = []
 
     def put(text: str, fnt=f, fill=(0, 0, 0)):
         nonlocal y
@@ -255,7 +257,8 @@ def tracking(*, carrier: str, number: str, events: list[tuple[datetime, str]],
     s = style or Style()
     img = Image.new("RGB", (s.width, s.height), (255, 255, 255))
     d = ImageDraw.Draw(img)
-    top = _status_bar(d, s, (255, 255, 255))
+    lines: list[str] = []
+    top = _status_bar(d, s, (255, 255, 255), lines)
     f = font(s.size, s.face)
     small = font(round(s.size * 0.85), s.face)
     title = font(round(s.size * 1.1), s.face)
@@ -263,7 +266,7 @@ def tracking(*, carrier: str, number: str, events: list[tuple[datetime, str]],
     y = top + 40 + title.size
     head = f"{carrier} {number}"
     d.text((24, y), head, fill=(60, 60, 60), font=f)
-    lines = [head]
+    lines += ["物流详情", head]
     y += round(s.size * 2.2)
     col = round(s.size * 4.2)
     shown = []
