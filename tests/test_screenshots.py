@@ -181,3 +181,31 @@ def test_the_labelled_screenshots_are_read_well_enough():
     assert figures["chat_chars"] >= 0.97 and figures["listing_chars"] >= 0.95
     assert figures["message_split"] >= 0.85
     assert figures["listing_facts"] >= 0.95
+
+
+def test_a_screenshot_of_an_exported_chat_adds_no_message_twice(case_dir):
+    log = parse_chat_file(case_dir / "chat" / "千牛聊天记录.txt", "chat/千牛聊天记录.txt",
+                          tz=__import__("zoneinfo").ZoneInfo("Asia/Shanghai"),
+                          seller_nicks=["杭州好物旗舰店:小美"], buyer_nick="小王爱购物")
+    says = [draw.Say(m.role.value, m.at, m.text) for m in log.messages]
+    says.append(draw.Say("buyer", says[-1].at + timedelta(minutes=30), "那我等你们补发"))
+    [shot] = draw.chat_phone(says, title="小王爱购物", style=SMALL)
+    draw.save(shot.image, case_dir / "chat" / "Screenshot_2024-03-12-11-00-00.png")
+    analysis = analyse(case_dir, Options(now=NOW))
+    texts = [m.text for m in analysis.chat.messages]
+    assert len(texts) == len(log.messages) + 1
+    assert [m.read_from for m in analysis.chat.messages].count("screenshot") == 1
+    assert "那我等你们补发" in texts
+
+
+def test_redact_masks_the_text_read_from_a_screenshot(case_dir, tmp_path):
+    from evidencepack.render import RenderOptions, build_pack
+    shot = draw.listing(title="客服电话 13812345678 随时联系", price="￥399.00",
+                        policy="7天无理由退货", specs=[], disclaimer=None, promise=None, style=SMALL)
+    draw.save(shot.image, case_dir / "listing" / "Screenshot_2024-03-07-20-13-00.png")
+    out = tmp_path / "pack.pdf"
+    build_pack(analyse(case_dir, Options(now=NOW, redact=True)), RenderOptions(
+        output=out, generated_at=datetime.fromisoformat("2024-04-20T09:30:00+08:00")))
+    text = "".join(p.extract_text() for p in PdfReader(out).pages)
+    assert "7天无理由退货" in text.replace(" ", "")
+    assert "13812345678" not in text.replace(" ", "")
