@@ -134,7 +134,11 @@ def _parse_chat(case_dir: Path, case: Case, items: list[EvidenceItem]) -> ChatLo
             max_messages=LIMITS["chat"]["max_messages_read"] - len(log.messages))
         log.messages.extend(parsed.messages)
         log.warnings.extend(parsed.warnings)
-    log.messages.extend(_screenshot_chat(case, items, log.messages))
+    read = _screenshot_chat(case, items, log.messages)
+    log.messages.extend(read)
+    log.warnings.extend(Warning_(path=m.source, message=(
+        f"message {m.line} read at {m.confidence:.0%} confidence; check it against the "
+        f"screenshot: {m.text[:40]!r}")) for m in screenshots.doubtful(read))
     log.messages.sort(key=lambda m: m.at)
     return log
 
@@ -147,7 +151,8 @@ def _screenshot_chat(case: Case, items: list[EvidenceItem],
     ctx = screenshots.ChatContext(
         tz=case.tz, roles=chat_mod.RoleContext.make(case.seller.nicks, case.seller.shop,
                                                    case.buyer.nick),
-        buyer_nick=case.buyer.nick, seller_name=(case.seller.nicks or [case.seller.shop])[0])
+        buyer_nick=case.buyer.nick, seller_name=(case.seller.nicks or [case.seller.shop])[0],
+        seller_side=case.chat.screenshot_seller_side)
     read: list[ChatMessage] = []
     at = None
     for item in items:

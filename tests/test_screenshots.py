@@ -209,3 +209,17 @@ def test_redact_masks_the_text_read_from_a_screenshot(case_dir, tmp_path):
     text = "".join(p.extract_text() for p in PdfReader(out).pages)
     assert "7天无理由退货" in text.replace(" ", "")
     assert "13812345678" not in text.replace(" ", "")
+
+
+def test_a_buyer_screenshot_has_the_seller_on_the_left_when_case_toml_says_so(case_dir):
+    (case_dir / "chat" / "千牛聊天记录.txt").unlink()
+    t0 = datetime.fromisoformat("2024-03-12T10:15:00+08:00")
+    says = [draw.Say("buyer", t0, "你好，收到的衣服颜色和图片不一样"),
+            draw.Say("seller", t0 + timedelta(minutes=1), "亲，麻烦拍一下照片哦")]
+    [shot] = draw.chat_phone(says, title="杭州好物旗舰店", style=SMALL, seller_side="left")
+    draw.save(shot.image, case_dir / "chat" / "Screenshot_2024-03-12-11-00-00.png")
+    with open(case_dir / "case.toml", "a", encoding="utf-8") as fh:
+        fh.write('[chat]\nscreenshot_seller_side = "left"\n')
+    messages = analyse(case_dir, Options(now=NOW)).chat.messages
+    assert [(m.role.value, m.text) for m in messages] == [(s.role, s.text) for s in says]
+    assert "buyer_complaint" in messages[0].tags

@@ -99,10 +99,11 @@ def _status_bar(d: ImageDraw.ImageDraw, s: Style, bg, lines: list[str] | None = 
 
 
 def chat_phone(says: list[Say], *, title: str, style: Style | None = None,
-               gap_minutes: int = 5) -> list[Shot]:
-    """The phone app: the other party on the left, the seller (who screenshots)
-    on the right, a centred time line at the top of each screen and after each
-    pause of ``gap_minutes``. As many screens as the messages need."""
+               gap_minutes: int = 5, seller_side: str = "right") -> list[Shot]:
+    """The phone app: the other party on the left, who screenshots on the right
+    (the seller, or with ``seller_side="left"`` the buyer), a centred time line at
+    the top of each screen and after each pause of ``gap_minutes``. As many
+    screens as the messages need."""
     s = style or Style()
     f = font(s.size, s.face)
     small = font(round(s.size * 0.8), s.face)
@@ -140,7 +141,7 @@ def chat_phone(says: list[Say], *, title: str, style: Style | None = None,
                        font=small)
                 y += small.size + gap
                 last_shown = say.at
-            right = say.role == "seller"
+            right = (say.role == "seller") == (seller_side == "right")
             width = max((f.getlength(ln) for ln in lines), default=round(s.size * 6))
             x_av = s.width - 20 - avatar if right else 20
             d.rectangle((x_av, y, x_av + avatar, y + avatar), fill=(255, 160, 90) if right else (120, 160, 220))

@@ -120,6 +120,7 @@ class ChatContext:
     roles: RoleContext
     buyer_nick: str | None
     seller_name: str | None
+    seller_side: str = "right"  # case.toml [chat] screenshot_seller_side
 
 
 def _is_chrome(line: OcrLine) -> bool:
@@ -190,7 +191,7 @@ def chat_messages(item: EvidenceItem, ctx: ChatContext, start: datetime
             sender = b.sender
             role = ctx.roles.role_of(sender)
         else:
-            seller = b.side == cfg["seller_side"]
+            seller = b.side == ctx.seller_side
             role = ChatRole.seller if seller else ChatRole.buyer
             sender = (ctx.seller_name or cfg["seller_name"]) if seller else \
                 (ctx.buyer_nick or cfg["buyer_name"])
@@ -199,6 +200,12 @@ def chat_messages(item: EvidenceItem, ctx: ChatContext, start: datetime
             source=item.path, line=n, read_from="screenshot",
             confidence=min(ln.confidence for ln in b.lines)))
     return messages, last
+
+
+def doubtful(messages: list[ChatMessage]) -> list[ChatMessage]:
+    """Messages read with less confidence than data/screenshots.toml's low_confidence."""
+    floor = _config()["chat"]["low_confidence"]
+    return [m for m in messages if m.confidence is not None and m.confidence < floor]
 
 
 def _same_text(a: str) -> str:
