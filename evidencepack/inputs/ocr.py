@@ -1,8 +1,8 @@
 """Reading the text of screenshots, offline, remembered by the image's digest.
 
 The engine is RapidOCR (PP-OCR models inside the ``rapidocr-onnxruntime`` wheel,
-run on the CPU by onnxruntime): on this project's Chinese UI screenshots it read
-more characters right, and faster, than Tesseract's chi_sim (README,
+run on the CPU by onnxruntime): on the labelled Chinese UI screenshots it found
+0.957 of the characters where Tesseract's chi_sim found 0.843 (README,
 Screenshots). It is the ``ocr`` extra: without it every screenshot is still
 shown, hashed and counted, and ``read_cached`` says it could not read it.
 
