@@ -20,7 +20,7 @@ import draw
 
 HERE = Path(__file__).resolve().parent
 TZ = ZoneInfo("Asia/Shanghai")
-SELLER = "好物旗舰店:小美"
+BUYER, SELLER = "小王爱购物", "好物旗舰店:小美"
 TRACK = [
     (0, "【杭州市】圆通速递 杭州转运中心公司 已揽收"),
     (9, "【杭州市】快件已发往 武汉转运中心"),
@@ -71,10 +71,11 @@ def main() -> None:
     start = datetime(2024, 3, 12, 10, 15, tzinfo=TZ)
     for n, (layout, style, quality) in enumerate(variants * 2):
         says = _says(rng, texts, 6, start + timedelta(days=n))
-        shot = (draw.chat_phone(says, title="小王爱购物", style=style) if layout == "phone" else
-                draw.chat_workbench(says, buyer="小王爱购物", seller=SELLER, style=style))[0]
+        shot = (draw.chat_phone(says, title=BUYER, style=style) if layout == "phone" else
+                draw.chat_workbench(says, buyer=BUYER, seller=SELLER, style=style))[0]
         name = f"chat-{n:02d}-{layout}-{style.width}{'-q%d' % quality if quality else ''}"
-        _write(labels, name, quality, shot, kind="chat", layout=layout)
+        _write(labels, name, quality, shot, kind="chat", layout=layout,
+               people={"buyer": BUYER, "seller": SELLER})
     for n, spec in enumerate(LISTING * 2):
         style = [draw.Style(), draw.Style(width=1080, height=1920, size=38, face=1)][n // 3]
         shot = draw.listing(**spec, style=style)
@@ -92,11 +93,11 @@ def main() -> None:
 
 
 def _write(labels: list, name: str, quality: int | None, shot: draw.Shot, *, kind: str,
-           layout: str, captured: str | None = None) -> None:
+           layout: str, captured: str | None = None, people: dict | None = None) -> None:
     file = name + (".jpg" if quality else ".png")
     draw.save(shot.image, HERE / file, quality)
     labels.append({"id": name, "file": file, "kind": kind, "layout": layout,
-                   "captured": captured or "2024-03-20T12:00:00+08:00",
+                   "captured": captured or "2024-03-20T12:00:00+08:00", **(people or {}),
                    "messages": shot.messages, "lines": shot.lines, "facts": shot.facts,
                    "events": shot.events})
 

@@ -38,6 +38,10 @@ def _fact_patterns() -> dict[str, re.Pattern[str]]:
             for name, fact in _config()["facts"].items()}
 
 
+def fact_ids() -> list[str]:
+    return list(_config()["facts"])
+
+
 def fact_name(fact: str, lang: str) -> str:
     return _config()["facts"][fact]["zh" if lang == "zh" else "en"]
 
@@ -163,9 +167,7 @@ def _bubbles(text: OcrText, ctx: ChatContext, at: datetime) -> tuple[list[_Bubbl
         side = "left" if x0 < w - x1 else "right"
         if headers:
             # Under a header every line is that message's, whatever its side.
-            if bubbles and (current is None or current is bubbles[-1]):
-                bubbles[-1].lines.append(ln)
-                current = bubbles[-1]
+            bubbles[-1].lines.append(ln)
             continue
         if (current is not None and current.side == side and current.lines
                 and y0 - current.lines[-1].box[3]

@@ -222,7 +222,6 @@ def screenshot_section(corpus: Path, part: str) -> EvalSection:
     counts when the next message read has its side and 80 % of its characters;
     the denominator is the larger count, so a split or a merge costs), and
     listing-fact accuracy (each screen's answer for each fact)."""
-    import hashlib as _hashlib
     from zoneinfo import ZoneInfo
 
     from evidencepack import ocr, screenshots
@@ -238,17 +237,14 @@ def screenshot_section(corpus: Path, part: str) -> EvalSection:
                          path=str(folder / "labels.json")) from None
     labels = [x for x in labels if part_of(x["id"]) == part]
     tz = ZoneInfo("Asia/Shanghai")
-    ctx = screenshots.ChatContext(tz=tz, roles=RoleContext.make(["好物旗舰店:小美"], "好物旗舰店",
-                                                                "小王爱购物"),
-                                  buyer_nick="小王爱购物", seller_name="好物旗舰店:小美")
     chars = {"chat": [0, 0], "listing": [0, 0], "tracking": [0, 0]}  # errors, characters
     split = [0, 0]
     facts = [0, 0]
     unread = 0
-    names = list(screenshots._config()["facts"])
+    names = screenshots.fact_ids()
     for label in labels:
         data = (folder / label["file"]).read_bytes()
-        digest = _hashlib.sha256(data).hexdigest()
+        digest = hashlib.sha256(data).hexdigest()
         text, _ = ocr.read_cached(data, digest, default_cache_dir())
         if text is None:
             unread += 1
@@ -258,6 +254,9 @@ def screenshot_section(corpus: Path, part: str) -> EvalSection:
                             size=len(data), sha256=digest, media_type="image/png",
                             captured_at=captured, ocr=text)
         if label["kind"] == "chat":
+            ctx = screenshots.ChatContext(
+                tz=tz, roles=RoleContext.make([label["seller"]], None, label["buyer"]),
+                buyer_nick=label["buyer"], seller_name=label["seller"])
             got, _ = screenshots.chat_messages(item, ctx, captured)
             want = label["messages"]
             hyp = _squeeze("".join(m.text for m in got))
