@@ -72,7 +72,19 @@ def test_a_chat_only_in_screenshots_gets_the_verdicts_of_its_export(sample, layo
     tagged = {t: n for t, n in exported.chat_counts.items() if n and t != "chat_messages"}
     assert tagged, "the sample's chat must carry tags for the comparison to mean anything"
     assert {t: read.chat_counts.get(t) for t in tagged} == tagged
+    # Message by message: each typed message read whole, on its side (a picture in a
+    # phone screenshot has no text to read).
+    typed = [m for m in exported.chat.messages if m.kind != "image" or layout == "workbench"]
+    assert [m.role for m in read.chat.messages] == [m.role for m in typed]
+    for want, got in zip(typed, read.chat.messages):
+        assert _similar(want.text, got.text), (want.text, got.text)
     assert _verdicts(screens) == _verdicts(original)
+
+
+def _similar(a: str, b: str) -> bool:
+    from evidencepack.evaluate import _distance
+    a, b = "".join(a.split()), "".join(b.split())
+    return _distance(a, b) <= max(1, len(a) // 10)
 
 
 SMALL = draw.Style(width=600, height=900, size=22)

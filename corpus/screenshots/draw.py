@@ -40,14 +40,19 @@ def font(size: int, face: int = 0) -> ImageFont.FreeTypeFont:
 
 
 def _wrap(text: str, f: ImageFont.FreeTypeFont, width: int) -> list[str]:
-    lines, current = [], ""
-    for ch in text:
-        if f.getlength(current + ch) > width and current:
+    """Lines of at most ``width`` px; the text's own line breaks kept."""
+    lines = []
+    for paragraph in text.split("\n"):
+        current = ""
+        for ch in paragraph:
+            if f.getlength(current + ch) > width and current:
+                lines.append(current)
+                current = ch
+            else:
+                current += ch
+        if current:
             lines.append(current)
-            current = ch
-        else:
-            current += ch
-    return lines + ([current] if current else [])
+    return lines
 
 
 @dataclass

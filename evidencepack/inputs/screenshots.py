@@ -164,17 +164,20 @@ def _bubbles(text: OcrText, ctx: ChatContext, at: datetime) -> tuple[list[_Bubbl
         if shown:
             at, current = shown[0], None
             continue
-        side = "left" if x0 < w - x1 else "right"
         if headers:
             # Under a header every line is that message's, whatever its side.
             bubbles[-1].lines.append(ln)
             continue
-        if (current is not None and current.side == side and current.lines
-                and y0 - current.lines[-1].box[3]
-                < cfg["same_bubble_gap"] * (current.lines[-1].box[3] - current.lines[-1].box[1])):
-            current.lines.append(ln)
-            continue
-        current = _Bubble(side=side, lines=[ln], at=at)
+        if current is not None and current.lines:
+            # A bubble's next line starts where its first did, close under it; its
+            # last line may be short, so its side is the bubble's, not its own.
+            above = current.lines[-1]
+            height = above.box[3] - above.box[1]
+            if (y0 - above.box[3] < cfg["same_bubble_gap"] * height
+                    and abs(x0 - current.lines[0].box[0]) < height):
+                current.lines.append(ln)
+                continue
+        current = _Bubble(side="left" if x0 < w - x1 else "right", lines=[ln], at=at)
         bubbles.append(current)
     return [b for b in bubbles if b.lines], at
 
