@@ -81,12 +81,13 @@ def main() -> None:
         shot = draw.listing(**spec, style=style)
         _write(labels, f"listing-{n:02d}-{style.width}", [None, 80][n % 2], shot, kind="listing",
                layout="phone")
-    for n, style in enumerate([draw.Style(), draw.Style(width=1080, height=1920, size=36, face=1),
-                               draw.Style(width=600, height=1067, size=22)]):
+    styles = [draw.Style(), draw.Style(width=1080, height=1920, size=36, face=1),
+              draw.Style(width=600, height=1067, size=22)]
+    for n, style in enumerate(styles * 2):
         t0 = datetime(2024, 3, 9 + n, 18, 20, tzinfo=TZ)
         shot = draw.tracking(carrier="圆通速递", number=f"YT73123456789{n:02d}", style=style,
                              events=[(t0 + timedelta(hours=h), text) for h, text in TRACK])
-        _write(labels, f"tracking-{n:02d}-{style.width}", [None, 85, 65][n], shot,
+        _write(labels, f"tracking-{n:02d}-{style.width}", [None, 85, 65][n % 3], shot,
                kind="tracking", layout="phone", captured=(t0 + timedelta(days=3)).isoformat())
     (HERE / "labels.json").write_text(json.dumps(labels, ensure_ascii=False, indent=1) + "\n",
                                       encoding="utf-8")
