@@ -15,7 +15,8 @@ import pytest
 from pypdf import PdfReader
 
 from evidencepack.inputs.chat import parse_chat_file
-from evidencepack.pipeline import Options, analyse
+from evidencepack.options import BuildOptions, CheckOptions as Options
+from evidencepack.pipeline import analyse
 from tests.conftest import REPO, SAMPLES
 
 sys.path.insert(0, str(REPO / "corpus" / "screenshots"))
@@ -25,7 +26,7 @@ NOW = datetime.fromisoformat("2024-04-20T09:00:00+08:00")
 
 
 def _says(case_dir: Path) -> list[draw.Say]:
-    from evidencepack.case import read_case
+    from evidencepack.inputs.case import read_case
     case = read_case(case_dir)[0]
     [export] = list((case_dir / "chat").iterdir())
     log = parse_chat_file(export, export.name, tz=case.tz, seller_nicks=case.seller.nicks,
@@ -40,7 +41,7 @@ def _as_screenshots(sample: str, tmp_path: Path, layout: str) -> tuple[Path, Pat
     shutil.copytree(SAMPLES / sample, original)
     shots_case = tmp_path / "screens"
     shutil.copytree(SAMPLES / sample, shots_case)
-    from evidencepack.case import read_case
+    from evidencepack.inputs.case import read_case
     case = read_case(original)[0]
     says = _says(original)
     shutil.rmtree(shots_case / "chat")
@@ -82,7 +83,7 @@ def test_a_chat_only_in_screenshots_gets_the_verdicts_of_its_export(sample, layo
 
 
 def _similar(a: str, b: str) -> bool:
-    from evidencepack.evaluate import _distance
+    from evidencepack.judge.evaluate import _distance
     a, b = "".join(a.split()), "".join(b.split())
     return _distance(a, b) <= max(1, len(a) // 10)
 
@@ -155,7 +156,7 @@ def test_without_the_engine_the_tool_works_and_names_the_screenshots_it_could_no
 
 
 def test_ocr_is_paid_once_per_image(tmp_path):
-    from evidencepack import ocr
+    from evidencepack.inputs import ocr
     path = tmp_path / "shot.png"
     _listing(path, policy=True)
     data = path.read_bytes()
@@ -170,10 +171,10 @@ def test_ocr_is_paid_once_per_image(tmp_path):
 
 
 def test_the_pack_shows_a_chat_screenshot_with_its_recognised_text_searchable(tmp_path):
-    from evidencepack.render import RenderOptions, build_pack
+    from evidencepack.pack.render import build_pack
     _, screens = _as_screenshots("not-received", tmp_path, "phone")
     out = tmp_path / "pack.pdf"
-    build_pack(analyse(screens, Options(now=NOW)), RenderOptions(
+    build_pack(analyse(screens, Options(now=NOW)), BuildOptions(
         output=out, generated_at=datetime.fromisoformat("2024-04-20T09:30:00+08:00")))
     reader = PdfReader(out)
     pages = [p for p in reader.pages if "截图中识别出的消息" in (p.extract_text() or "")]
@@ -186,7 +187,7 @@ def test_the_pack_shows_a_chat_screenshot_with_its_recognised_text_searchable(tm
 
 
 def test_the_labelled_screenshots_are_read_well_enough():
-    from evidencepack.evaluate import screenshot_section
+    from evidencepack.judge.evaluate import screenshot_section
     figures = {row["id"]: row["accuracy"] for row in
                screenshot_section(REPO / "corpus", "test").rows}
     # Measured 0.998, 0.988, 1.0, 0.878 (pictures in phone chats carry no text to read), 1.0.
@@ -212,12 +213,12 @@ def test_a_screenshot_of_an_exported_chat_adds_no_message_twice(case_dir):
 
 
 def test_redact_masks_the_text_read_from_a_screenshot(case_dir, tmp_path):
-    from evidencepack.render import RenderOptions, build_pack
+    from evidencepack.pack.render import build_pack
     shot = draw.listing(title="客服电话 13812345678 随时联系", price="￥399.00",
                         policy="7天无理由退货", specs=[], disclaimer=None, promise=None, style=SMALL)
     draw.save(shot.image, case_dir / "listing" / "Screenshot_2024-03-07-20-13-00.png")
     out = tmp_path / "pack.pdf"
-    build_pack(analyse(case_dir, Options(now=NOW, redact=True)), RenderOptions(
+    build_pack(analyse(case_dir, Options(now=NOW, redact=True)), BuildOptions(
         output=out, generated_at=datetime.fromisoformat("2024-04-20T09:30:00+08:00")))
     text = "".join(p.extract_text() for p in PdfReader(out).pages)
     assert "7天无理由退货" in text.replace(" ", "")

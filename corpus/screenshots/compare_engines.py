@@ -30,7 +30,7 @@ def _lcs(a: str, b: str) -> int:
 
 
 def rapidocr(path: Path) -> str:
-    from evidencepack import ocr
+    from evidencepack.inputs import ocr
     found = ocr.recognise(path.read_bytes())
     return found.text if found else ""
 

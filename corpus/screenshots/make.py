@@ -5,7 +5,7 @@ JPEG at several qualities, with labels.json saying what each shows.
 
 Deterministic (fixed seed, messages from corpus/messages/dev.jsonl); run again
 after changing draw.py:  .venv/bin/python corpus/screenshots/make.py
-`evidencepack evaluate` reads the set (evidencepack/evaluate.py, screenshot_section).
+`evidencepack evaluate` reads the set (evidencepack/judge/evaluate.py, screenshot_section).
 """
 
 from __future__ import annotations

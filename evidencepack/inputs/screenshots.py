@@ -1,6 +1,6 @@
 """What a screenshot's recognised lines say: chat messages, listing facts, tracking events.
 
-OCR (evidencepack/ocr.py) gives text lines with boxes; the layout gives them
+OCR (evidencepack/inputs/ocr.py) gives text lines with boxes; the layout gives them
 meaning. Chat: the phone app puts the seller's own messages on the right and
 centres a time line over each pause; the desktop workbench puts a line of
 sender name and full time over every message. Listing: which facts the page
@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from evidencepack.inputs.chat import RoleContext, kind_of
@@ -23,8 +22,9 @@ from evidencepack.models import (ChatMessage, ChatRole, EvidenceItem, OcrLine, O
                                  TrackingEvent)
 from evidencepack.inputs.textio import load_toml
 from evidencepack.inputs.tracking import event_from_text
+from evidencepack.resources import DATA
 
-_DATA = Path(__file__).parent / "data" / "screenshots.toml"
+_DATA = DATA / "screenshots.toml"
 
 
 @lru_cache(maxsize=1)

@@ -224,9 +224,9 @@ def screenshot_section(corpus: Path, part: str) -> EvalSection:
     listing-fact accuracy (each screen's answer for each fact)."""
     from zoneinfo import ZoneInfo
 
-    from evidencepack import ocr, screenshots
-    from evidencepack.chat import RoleContext
-    from evidencepack.images import default_cache_dir
+    from evidencepack.inputs import ocr, screenshots
+    from evidencepack.inputs.chat import RoleContext
+    from evidencepack.inputs.images import default_cache_dir
     from evidencepack.models import EvidenceItem, EvidenceKind
 
     folder = corpus / "screenshots"
