@@ -12,6 +12,7 @@ import io
 import json
 import logging
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -147,47 +148,69 @@ def options_key(opts: BuildOptions, analysis: Analysis) -> str:
     return json.dumps(key, sort_keys=True, ensure_ascii=False)
 
 
-def render_pdf(analysis: Analysis, opts: BuildOptions, *, recipe_step: int = 0,
-               argument: Argument | None = None
-               ) -> tuple[bytes, int, CaseFetcher, Manifest, dict[str, int], list[str]]:
-    """One rendering at one step of the size ladder: (pdf bytes, pages, fetcher,
-    manifest, anchor -> page index, the problems found while rendering)."""
-    from weasyprint import Attachment
+@dataclass
+class _Pack:
+    """What every step of the size ladder shares: worked out once per build, because
+    only the page copies of the photos change from one step to the next."""
+    analysis: Analysis  # as printed (printable: long chats cut, with notes)
+    notes: list[str]
+    dirs: list[Path]
+    labels: dict
+    argument: Argument
+    template: object
+    css: str
+    font_urls: dict[str, Path]
+    manifest: Manifest
+    originals: list[tuple[str, bytes, str]]
 
-    analysis, cut_notes = printable(analysis)
+
+def _pack(analysis: Analysis, opts: BuildOptions, argument: Argument | None) -> _Pack:
+    printed, notes = printable(analysis)
     dirs = _template_dirs(opts)
     font = pack_font(opts.font)  # no font with Chinese, no pack: checked before any work
-    L = load_labels(analysis.lang, tuple(dirs))
+    L = load_labels(printed.lang, tuple(dirs))
+    inputs = manifest_inputs(printed)
+    manifest = Manifest(
+        tool=f"evidencepack {__version__}", case_id=printed.case.case_id,
+        dispute_type=printed.case.dispute_type, platform=printed.case.platform,
+        lang=printed.lang, redacted=printed.redacted,
+        generated_at=opts.generated_at.astimezone(printed.case.tz).isoformat(),
+        timezone=printed.case.timezone, input_digest=input_digest(inputs, options_key(opts, printed)),
+        inputs=inputs,
+        checklist={"complete": printed.report.complete, "score": printed.report.score},
+        **({"filled_from_export": printed.filled} if printed.filled else {}))
+    # The attached bytes are those the manifest's digest names (read_verified).
+    originals = [(f"{e.label}-{Path(e.path).name}",
+                  read_verified(e.source(printed.case_dir), e.sha256, display=e.path,
+                                limit=LIMITS["files"]["max_binary_bytes"]),
+                  f"{e.label} original, sha256 {e.sha256}")
+                 for e in printed.evidence] if opts.attach_originals else []
+    template = templating.guarded(lambda: templating.environment(dirs).get_template("pack.html.j2"))
+    return _Pack(analysis=printed, notes=notes, dirs=dirs, labels=L,
+                 argument=argument or argue(printed, L), template=template,
+                 css=_css_text(dirs) + font.css, font_urls=font.urls, manifest=manifest,
+                 originals=originals)
+
+
+def render_pdf(pack: _Pack, opts: BuildOptions, recipe_step: int
+               ) -> tuple[bytes, int, CaseFetcher, dict[str, int], list[str]]:
+    """One rendering at one step of the size ladder: (pdf bytes, pages, fetcher,
+    anchor -> page index, the problems found while rendering)."""
+    from weasyprint import Attachment
+
+    analysis, manifest, template, css = pack.analysis, pack.manifest, pack.template, pack.css
     cache_dir = opts.cache_dir or default_cache_dir()
     prepared = prepare_all(analysis, SIZE_LADDER[recipe_step], cache_dir, opts.jobs)
-    inputs = manifest_inputs(analysis)
-    digest = input_digest(inputs, options_key(opts, analysis))
-    manifest = Manifest(
-        tool=f"evidencepack {__version__}", case_id=analysis.case.case_id,
-        dispute_type=analysis.case.dispute_type, platform=analysis.case.platform,
-        lang=analysis.lang, redacted=analysis.redacted,
-        generated_at=opts.generated_at.astimezone(analysis.case.tz).isoformat(),
-        timezone=analysis.case.timezone, input_digest=digest, inputs=inputs,
-        checklist={"complete": analysis.report.complete, "score": analysis.report.score},
-        **({"filled_from_export": analysis.filled} if analysis.filled else {}))
-    context = build_context(analysis, prepared, opts, L, digest, analysis.redacted,
-                            argument or argue(analysis, L))
-    template = templating.guarded(lambda: templating.environment(dirs).get_template("pack.html.j2"))
+    context = build_context(analysis, prepared, opts, pack.labels, manifest.input_digest,
+                            analysis.redacted, pack.argument)
     html = templating.guarded(lambda: template.render(**context))
-    css = _css_text(dirs) + font.css
-    fetcher = CaseFetcher({**prepared.urls, **font.urls})
-    originals = []
-    if opts.attach_originals:
-        # The attached bytes are those the manifest's digest names (read_verified).
-        originals += [(f"{e.label}-{Path(e.path).name}",
-                         read_verified(e.source(analysis.case_dir), e.sha256, display=e.path,
-                                       limit=LIMITS["files"]["max_binary_bytes"]),
-                         f"{e.label} original, sha256 {e.sha256}") for e in analysis.evidence]
+    fetcher = CaseFetcher({**prepared.urls, **pack.font_urls})
+
     def embedded(pages: int) -> list[tuple[str, bytes, str]]:
         # The embedded manifest records the page count, so `verify` alone sees a
         # deleted or added page (not a forger who rewrites the manifest too: README).
         manifest.pages = pages
-        return [("manifest.json", manifest.dumps(), "evidencepack manifest"), *originals]
+        return [("manifest.json", manifest.dumps(), "evidencepack manifest"), *pack.originals]
 
     # WeasyPrint logs each refused URL and every unsupported CSS property; the
     # pack reports refusals itself, so keep its logger quiet.
@@ -234,7 +257,7 @@ def render_pdf(analysis: Analysis, opts: BuildOptions, *, recipe_step: int = 0,
         out = io.BytesIO()
         writer.write(out)
         pdf = out.getvalue()
-    return pdf, pages, fetcher, manifest, anchors, cut_notes + [
+    return pdf, pages, fetcher, anchors, pack.notes + [
         f"{path}: {problem}" for path, problem in prepared.problems.items()]
 
 
@@ -263,11 +286,12 @@ def build_pack(analysis: Analysis, opts: BuildOptions, *,
     if analysis.redacted and opts.attach_originals:
         raise InputError(REDACT_ATTACH)
     opts = opts.resolved(analysis)
+    pack = _pack(analysis, opts, argument)
+    manifest = pack.manifest
     step = 0
     while True:
         with without_cycle_collection():
-            pdf, pages, fetcher, manifest, anchors, problems = render_pdf(
-                analysis, opts, recipe_step=step, argument=argument)
+            pdf, pages, fetcher, anchors, problems = render_pdf(pack, opts, step)
         too_big = opts.max_size is not None and len(pdf) > opts.max_size
         if not too_big or step == len(SIZE_LADDER) - 1:
             break
