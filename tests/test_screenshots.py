@@ -237,3 +237,18 @@ def test_a_buyer_screenshot_has_the_seller_on_the_left_when_case_toml_says_so(ca
     messages = analyse(case_dir, Options(now=NOW)).chat.messages
     assert [(m.role.value, m.text) for m in messages] == [(s.role, s.text) for s in says]
     assert "buyer_complaint" in messages[0].tags
+
+
+def test_a_long_screenshot_is_read_to_its_end(case_dir):
+    (case_dir / "chat" / "千牛聊天记录.txt").unlink()
+    t0 = datetime.fromisoformat("2024-03-12T10:15:00+08:00")
+    words = ["你好，收到的衣服颜色和图片不一样", "亲，麻烦拍一下照片哦", "好的，我拍给你看",
+             "收到了，我们核实一下", "麻烦快一点", "给您补发一件可以吗？", "可以"]
+    says = [draw.Say("buyer" if n % 2 == 0 else "seller", t0 + timedelta(minutes=n), text)
+            for n, text in enumerate(words * 2)]
+    # One scrolling capture (长截图) as tall as three screens: its bars are a screen's.
+    [shot] = draw.chat_phone(says, title="小王爱购物", style=draw.Style(width=600, height=2400,
+                                                                        size=22))
+    draw.save(shot.image, case_dir / "chat" / "Screenshot_2024-03-12-11-00-00.png")
+    messages = analyse(case_dir, Options(now=NOW)).chat.messages
+    assert [(m.role.value, m.text) for m in messages] == [(s.role, s.text) for s in says]

@@ -143,8 +143,8 @@ def _bubbles(text: OcrText, ctx: ChatContext, at: datetime) -> tuple[list[_Bubbl
         # Workbench: nothing above the first header is a message of this screen.
         lines = [ln for ln in lines if ln.box[1] >= headers[0].box[1]]
     else:
-        lines = [ln for ln in lines if ln.box[1] >= h * cfg["phone_chrome_top"]
-                 and ln.box[3] <= h * (1 - cfg["phone_chrome_bottom"])]
+        lines = [ln for ln in lines if ln.box[1] >= w * cfg["phone_chrome_top"]
+                 and ln.box[3] <= h - w * cfg["phone_chrome_bottom"]]
     bubbles: list[_Bubble] = []
     current: _Bubble | None = None
     for ln in lines:
