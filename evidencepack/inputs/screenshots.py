@@ -136,7 +136,10 @@ def _bubbles(text: OcrText, ctx: ChatContext, at: datetime) -> tuple[list[_Bubbl
     and the last time shown (the next screenshot's starting time)."""
     cfg = _config()["chat"]
     w, h = text.width, text.height
-    lines = sorted((ln for ln in text.lines if ln.text.strip() and not _is_chrome(ln)),
+    # A picture is a message of its own, written as an export writes it ([图片]).
+    shown = [OcrLine(text=cfg["picture_text"], box=box, confidence=1.0) for box in text.pictures]
+    pictures = {id(ln) for ln in shown}
+    lines = sorted((ln for ln in [*text.lines, *shown] if ln.text.strip() and not _is_chrome(ln)),
                    key=lambda ln: (ln.box[1], ln.box[0]))
     headers = [ln for ln in lines if _HEADER.fullmatch(ln.text.strip())]
     if headers:
@@ -167,6 +170,10 @@ def _bubbles(text: OcrText, ctx: ChatContext, at: datetime) -> tuple[list[_Bubbl
         if headers:
             # Under a header every line is that message's, whatever its side.
             bubbles[-1].lines.append(ln)
+            continue
+        if id(ln) in pictures:
+            current = None
+            bubbles.append(_Bubble(side="left" if x0 < w - x1 else "right", lines=[ln], at=at))
             continue
         if current is not None and current.lines:
             # A bubble's next line starts where its first did, close under it; its
