@@ -318,6 +318,9 @@ title = ""
 carrier = ""          # e.g. yuantong, zhongtong, shunfeng
 number = ""
 
+# [chat]
+# screenshot_seller_side = "left"   # for the buyer's own chat screenshots (default "right")
+
 # Per-file overrides (optional), one block per file:
 # [[evidence]]
 # path = "preship/IMG_0001.jpg"
