@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from evidencepack.inputs import evidence
-from evidencepack.pack import parallel, render
+from evidencepack.pack import parallel, view
 from evidencepack import workers
 from evidencepack.cli import cli
 from tests.conftest import GENERATED_AT, NOW, make_case
@@ -29,8 +29,8 @@ def stages(monkeypatch):
 
     monkeypatch.setattr(evidence, "ThreadPoolExecutor",
                         pool_for("gather", evidence.ThreadPoolExecutor))
-    monkeypatch.setattr(render, "ThreadPoolExecutor",
-                        pool_for("prepare", render.ThreadPoolExecutor))
+    monkeypatch.setattr(view, "ThreadPoolExecutor",
+                        pool_for("prepare", view.ThreadPoolExecutor))
 
     class Child(parallel._Child):
         def __init__(self, *args):
