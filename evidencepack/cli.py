@@ -29,7 +29,10 @@ class EvidencePackGroup(click.Group):
         try:
             return super().invoke(ctx)
         except EvidencePackError as exc:
-            click.echo(f"evidencepack: error: {exc}", err=True)
+            from evidencepack.messages import words
+
+            lang = ctx.meta.get("evidencepack.lang")
+            click.echo(words(lang)["error_prefix"] + exc.render(lang), err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo(INTERRUPTED, err=True)
@@ -64,8 +67,15 @@ def _options(lang, now, redact, checklists, jobs=None):
                         checklist_dirs=tuple(checklists or ()), jobs=jobs)
 
 
+def _remember_lang(ctx: click.Context, _param, value):
+    # Errors are printed by the group, outside the command: it reads the language here.
+    if value is not None:
+        ctx.meta["evidencepack.lang"] = value
+    return value
+
+
 lang_option = click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
-                           help="Language of labels (default: the platform's, zh for "
+                           callback=_remember_lang, is_eager=True, help="Language of labels (default: the platform's, zh for "
                                 "Chinese platforms).")
 now_option = click.option("--now", metavar="TIME", default=None,
                           help="Fix the clock for deadlines, e.g. 2024-03-13T09:00:00+08:00.")
@@ -272,7 +282,7 @@ def statement(case_dir: Path, lang, now, checklists, as_json) -> None:
     argument = argue(analysis)
     text, problems = draft(analysis, argument), review(analysis, argument)
     if as_json:
-        click.echo(json.dumps({"schema": "evidencepack.statement/1",
+        click.echo(json.dumps({"schema": "evidencepack.judge.statement/1",
                                "case_id": analysis.case.case_id,
                                "draft": text.model_dump(mode="json"),
                                "problems": [p.model_dump(mode="json") for p in problems]},
@@ -371,9 +381,7 @@ def audit(cases_root: Path, lang, now, checklists, as_json, csv_file, html_file)
     from evidencepack import terminal
 
     terminal.print_audit(report)
-    for path in (csv_file, html_file):
-        if path is not None:
-            click.echo(f"wrote {path}")
+    terminal.print_written([p for p in (csv_file, html_file) if p is not None], report.lang)
 
 
 @cli.command()

@@ -31,19 +31,28 @@ class EvidencePackError(Exception):
         self.bare_message = message
         super().__init__(self.render())
 
-    def render(self) -> str:
+    def render(self, lang: str | None = None) -> str:
+        """The one line shown for this error; ``lang="zh"`` looks the message and the
+        remedy up in data/messages.toml (an English sentence with no entry stays)."""
+        message, remedy, colon, open_, close = \
+            self.bare_message, self.remedy, ": ", " (", ")"
+        if lang == "zh":
+            from evidencepack.messages import translate
+
+            message, remedy = translate(message, lang), translate(remedy or "", lang)
+            colon, open_, close = "：", "（", "）"
         where = ""
         if self.path:
             where = self.path
             if self.line is not None:
                 where += f":{self.line}"
-            where += ": "
+            where += colon
         text = where
         if self.field:
-            text += f"{self.field}: "
-        text += self.bare_message
-        if self.remedy:
-            text += f" ({self.remedy})"
+            text += f"{self.field}{colon}"
+        text += message
+        if remedy:
+            text += f"{open_}{remedy}{close}"
         # One line, whatever the input held: file names may carry newlines.
         return text.replace("\r", "\\r").replace("\n", "\\n")
 

@@ -12,7 +12,8 @@ from evidencepack.judge.checklist import Checklist
 from evidencepack.judge.deadlines import NAMES as DEADLINE_NAMES
 from evidencepack.judge.deadlines import time_left_text
 from evidencepack.inputs.evidence import escape_controls
-from evidencepack.pack.labels import load_labels
+from evidencepack.pack.labels import load_labels, zone_text
+from evidencepack.messages import translate, words
 from evidencepack.pipeline import Analysis
 
 MARKS = {"met": ("✓", "green"), "weak": ("⚠", "yellow"), "missing": ("✗", "red"),
@@ -22,10 +23,11 @@ URGENCY_STYLE = {"overdue": "bold red", "due_24h": "red", "due_72h": "yellow", "
 
 
 def console() -> Console:
-    # Wide enough for Chinese titles when piped into a file or a CI log. No markup
-    # and no emoji codes: every string printed may come from a case file, an
-    # export or a manifest, and "[/bold]" or "[link=…]" there is text, not style.
-    return Console(highlight=False, soft_wrap=False, width=None if _tty() else 120,
+    # Piped into a file or a CI log: $COLUMNS if set, else wide enough for Chinese
+    # titles. No markup and no emoji codes: every string printed may come from a
+    # case file, an export or a manifest, and "[/bold]" or "[link=…]" there is
+    # text, not style.
+    return Console(highlight=False, soft_wrap=False, width=None if _tty() else _columns(),
                    markup=False, emoji=False)
 
 
@@ -35,71 +37,122 @@ def _tty() -> bool:
     return sys.stdout.isatty()
 
 
+def _columns() -> int:
+    import os
+
+    try:
+        return max(40, int(os.environ.get("COLUMNS", "")))
+    except ValueError:
+        return 120
+
+
+def _table(*columns: str, **kwargs) -> Table:
+    """A table whose cells wrap, never cut: Chinese titles and reasons have no spaces
+    to wrap at, so a long one folds onto the next line instead of ending in "…"."""
+    table = Table(show_header=True, header_style="bold", **kwargs)
+    for title in columns:
+        table.add_column(title, overflow="fold")
+    return table
+
+
+def _deadline_at(d, lang: str) -> str:
+    return d.at.strftime("%Y-%m-%d %H:%M") if d.at else translate(d.source, lang)
+
+
+def _zone(analysis: Analysis) -> str:
+    """The case's zone as 北京时间（UTC+8）or its name and offset: never "CST"."""
+    offset = analysis.now.utcoffset()
+    hours = offset.total_seconds() / 3600 if offset is not None else 0
+    return zone_text(analysis.case.timezone, hours, load_labels(analysis.lang))
+
+
+def print_warnings(out: Console, warnings, lang: str) -> None:
+    W = words(lang)
+    for w in warnings:
+        out.print(Text(W["warning"] + _flat(localise_warning(w, lang)), style="yellow"))
+
+
+def localise_warning(w, lang: str) -> str:
+    text = str(w)
+    if lang != "zh" or not hasattr(w, "message"):
+        return translate(text, lang)
+    where = w.path + (f":{w.line}" if w.line is not None else "")
+    return f"{where}：{translate(w.message, lang)}"
+
+
+def print_written(paths, lang: str) -> None:
+    out = console()
+    for path in paths:
+        out.print(Text(words(lang)["wrote"].format(path=_flat(path))))
+
+
 def print_check(analysis: Analysis) -> None:
     out = console()
-    zh = analysis.lang == "zh"
+    lang = analysis.lang
+    zh = lang == "zh"
+    W = words(lang)
+    L = load_labels(lang)
     r = analysis.report
     case = analysis.case
-    out.print(Text(_flat(f"{case.case_id} · {r.name} · {analysis.profile.name(analysis.lang)}"),
+    out.print(Text(_flat(f"{case.case_id} · {r.name} · {analysis.profile.name(lang)}"),
                    style="bold"))
-    table = Table(show_header=True, header_style="bold", expand=False, show_lines=False)
-    table.add_column("", width=2)
-    table.add_column("证据项" if zh else "Item")
-    table.add_column("要求" if zh else "Level")
-    table.add_column("证据 / 说明" if zh else "Evidence / notes")
+    table = _table("", W["col_item"], W["col_level"], W["col_notes"])
+    table.columns[0].width = 2
     for item in r.items:
         mark, style = MARKS[item.status]
         notes = ", ".join(item.evidence)
         if item.status == "missing" and item.group_met:
             mark, style = "·", "dim"
-            notes = "同组已满足" if zh else "covered by its group"
+            notes = W["covered"]
         if item.reasons and not (item.status == "missing" and item.group_met):
-            notes = "; ".join(filter(None, [notes, *item.reasons]))
-        table.add_row(Text(mark, style=style), _flat(item.title), item.level, _flat(notes))
+            notes = W["join"].join(filter(None, [notes, *item.reasons]))
+        table.add_row(Text(mark, style=style), _flat(item.title), L[item.level], _flat(notes))
     out.print(table)
     score = f"{r.satisfied_units}/{r.required_units}"
-    verdict = ("完整" if r.complete else "不完整") if zh else ("complete" if r.complete else "incomplete")
-    out.print(Text(("完整度 " if zh else "Completeness ") + f"{score} ({verdict})",
+    verdict = W["complete"] if r.complete else W["incomplete"]
+    out.print(Text(W["completeness"].format(score=score, verdict=verdict),
                    style="green" if r.complete else "red"))
     dl = Table(show_header=False, box=None, pad_edge=False)
+    for _ in range(4):
+        dl.add_column(overflow="fold")
     for d in analysis.deadlines:
-        at = d.at.strftime("%Y-%m-%d %H:%M %Z") if d.at else d.source
-        left = time_left_text(d.hours_left, zh)
-        status = Text(d.status + (f" ({left})" if left else ""), style=URGENCY_STYLE[d.status])
-        note = ("推定" if zh else "assumed") if d.assumed else ""
+        # A moment that has come (intervention possible) is not late: no "overdue" count.
+        left = time_left_text(d.hours_left, zh) if d.status != "passed" else ""
+        status = Text(L[d.status] + (W["paren"].format(left) if left else ""),
+                      style=URGENCY_STYLE[d.status])
+        note = W["assumed"] if d.assumed else ""
         if d.everyday_at is not None:
-            note += ("，平日规则 " if zh else "; everyday rule ") + \
-                d.everyday_at.strftime("%Y-%m-%d %H:%M")
-        dl.add_row(_flat(d.label), _flat(at), status, note)
-    out.print(Text("处理时限" if zh else "Deadlines", style="bold"))
+            note += W["everyday"] + d.everyday_at.strftime("%Y-%m-%d %H:%M")
+        dl.add_row(_flat(d.label), _flat(_deadline_at(d, lang)), status, note)
+    out.print(Text(W["deadlines"].format(zone=_zone(analysis)), style="bold"))
     out.print(dl)
-    for w in analysis.warnings:
-        out.print(Text(f"warning: {_flat(w)}", style="yellow"))
-    out.print(Text(("下一步：" if zh else "Next: ") + _flat(analysis.next_action()), style="bold"))
+    print_warnings(out, analysis.warnings, lang)
+    out.print(Text(W["next"] + _flat(analysis.next_action()), style="bold"))
 
 
 def print_build(analysis: Analysis, result, worksheet: Path, plan=None) -> None:
     out = console()
-    zh = analysis.lang == "zh"
-    for w in [*analysis.warnings, *result.warnings]:
-        out.print(Text(f"warning: {_flat(w)}", style="yellow"))
+    lang = analysis.lang
+    W = words(lang)
+    print_warnings(out, [*analysis.warnings, *result.warnings], lang)
     missing = analysis.report.missing
     if missing:
-        out.print(Text(("证据不完整，缺：" if zh else "Incomplete, missing: ")
-                       + _flat("; ".join(i.title for i in missing)), style="red"))
-    out.print(f"wrote {_flat(result.pdf)} ({result.pages} pages, {result.size / 1024 / 1024:.1f} MB)")
-    out.print(f"      {_flat(result.manifest)} (sha256 {result.sha256[:12]}…)")
-    out.print(Text(load_labels(analysis.lang)["ws_written"].format(path=_flat(worksheet))))
+        out.print(Text(W["build_incomplete"] + _flat(W["join"].join(i.title for i in missing)),
+                       style="red"))
+    out.print(Text(W["wrote_pdf"].format(path=_flat(result.pdf), pages=result.pages,
+                                         mb=f"{result.size / 1024 / 1024:.1f}")))
+    out.print(Text(W["wrote_manifest"].format(path=_flat(result.manifest),
+                                              sha=result.sha256[:12])))
+    out.print(Text(load_labels(lang)["ws_written"].format(path=_flat(worksheet))))
     if plan is not None and plan.images:
         images = plan.images
-        largest = max(i.size for i in images)
-        out.print(f"wrote {len(images)} page images to {images[0].path.parent} "
-                  f"(largest {largest / 1000:.0f} kB, lowest {min(i.dpi for i in images)} dpi); "
-                  f"upload order in {plan.plan_file.name}")
+        out.print(Text(W["wrote_images"].format(
+            n=len(images), folder=_flat(images[0].path.parent),
+            kb=f"{max(i.size for i in images) / 1000:.0f}", dpi=min(i.dpi for i in images),
+            plan=_flat(plan.plan_file.name))))
         if plan.left_out:
-            out.print(Text(f"pages {', '.join(map(str, plan.left_out))} are over the platform's "
-                           f"limit of {plan.max_images} images and were not exported",
-                           style="yellow"))
+            out.print(Text(W["images_left_out"].format(
+                pages=", ".join(map(str, plan.left_out)), max=plan.max_images), style="yellow"))
 
 
 def print_statement(analysis: Analysis, draft, problems) -> None:
@@ -156,21 +209,25 @@ def _rule_text(rule) -> str:
 
 def print_queue(rows, lang: str) -> None:
     zh = lang == "zh"
-    table = Table(show_header=True, header_style="bold")
-    for title in (("案件", "Case"), ("类型", "Type"), ("完整度", "Score"), ("下一时限", "Next deadline"),
-                  ("剩余", "Left"), ("首个缺失项", "First missing")):
-        table.add_column(title[0] if zh else title[1])
+    W = words(lang)
+    L = load_labels(lang)
+    table = _table(W["col_case"], W["col_type"], W["col_score"], W["col_next_deadline"],
+                   W["col_left"], W["col_first_missing"])
     for r in rows:
-        if r.error:
+        if r.error and r.next_deadline is None:
             table.add_row(Text(_flat(Path(r.case_dir).name), style="red"), "", "", "",
-                          Text("error", style="bold red"), Text(_flat(r.error), style="red"))
+                          Text(W["error"], style="bold red"),
+                          Text(_flat(translate(r.error, lang)), style="red"))
             continue
         at = r.next_deadline_at.strftime("%m-%d %H:%M") if r.next_deadline_at else ""
         score = Text(f"{r.score:.0%}", style="green" if r.complete else "red")
-        left = Text(time_left_text(r.hours_left, zh) or r.status, style=URGENCY_STYLE.get(r.status, ""))
+        left = Text(time_left_text(r.hours_left, zh) or L.get(r.status, r.status),
+                    style=URGENCY_STYLE.get(r.status, ""))
         name = DEADLINE_NAMES[r.next_deadline][0 if zh else 1] if r.next_deadline else ""
-        table.add_row(_flat(r.case_id), _flat(r.dispute_type), score, f"{name} {at}".strip(),
-                      left, _flat(r.first_missing))
+        problem = Text(_flat(translate(r.error, lang)), style="red") if r.error else \
+            _flat(r.first_missing)
+        table.add_row(_flat(r.case_id), _flat(r.dispute_type_name or r.dispute_type), score,
+                      f"{name} {at}".strip(), left, problem)
     console().print(table)
 
 
@@ -188,25 +245,29 @@ _AUDIT_DEADLINES = {"respond_by": ("处理截止", "Respond by"),
 def print_audit(audit) -> None:
     """`audit`: one row per case with every item's mark and every deadline, then the
     items that fail most across the team. Broken cases are rows, their errors below."""
-    zh = audit.lang == "zh"
+    lang = audit.lang
+    zh = lang == "zh"
+    W = words(lang)
+    L = load_labels(lang)
     out = console()
     table = Table(show_header=True, header_style="bold")
     # Ids, marks and times are what a lead scans: never wrapped. Chinese titles
     # (no spaces to wrap at) fold rather than being cut off with an ellipsis.
-    table.add_column("案件" if zh else "Case", no_wrap=True)
-    table.add_column("类型" if zh else "Type", no_wrap=True)  # ids of at most 18
-    table.add_column("完整度" if zh else "Score", no_wrap=True)
-    table.add_column("证据项" if zh else "Items", no_wrap=True)
+    table.add_column(W["col_case"], no_wrap=True)
+    table.add_column(W["col_type"], overflow="fold")
+    table.add_column(W["col_score"], no_wrap=True)
+    table.add_column(W["col_items"], overflow="fold")
     for zh_title, en_title in _AUDIT_DEADLINES.values():
         table.add_column(zh_title if zh else en_title, no_wrap=True)
-    table.add_column("首个缺失项" if zh else "First missing", overflow="fold")
+    table.add_column(W["col_first_missing"], overflow="fold")
     marks = {**MARKS, "covered": ("·", "dim")}
     errors = []
     for r in audit.rows:
         name = _flat(Path(r.case_dir).name)
         if r.error:
-            errors.append(Text(f"{name}: {_flat(r.error)}", style="red"))
-            table.add_row(Text(name, style="red"), "", "", Text("error", style="bold red"),
+            errors.append(Text(f"{name}: {_flat(translate(r.error, lang))}", style="red"))
+        if r.error and not r.deadlines:
+            table.add_row(Text(name, style="red"), "", "", Text(W["error"], style="bold red"),
                           "", "", "", Text("↓", style="red"))
             continue
         items = Text()
@@ -220,26 +281,29 @@ def print_audit(audit) -> None:
             if d is None or d.at is None:
                 cells.append(Text("—", style="dim"))
                 continue
-            left = time_left_text(d.hours_left, zh) if d.status != "passed" else d.status
+            left = time_left_text(d.hours_left, zh) if d.status != "passed" else L["passed"]
             cells.append(Text(f"{d.at:%m-%d %H:%M}\n{left}", style=URGENCY_STYLE[d.status]))
-        score = Text(f"{r.score:.0%}", style="green" if r.complete else "red")
-        table.add_row(_flat(r.case_id), r.dispute_type, score, items, *cells,
-                      _flat(r.first_missing))
+        score = Text(f"{r.score:.0%}", style="green" if r.complete else "red") \
+            if r.score is not None else Text(W["error"], style="bold red")
+        last = Text("↓", style="red") if r.error else _flat(r.first_missing)
+        table.add_row(_flat(r.case_id), _flat(audit.type_names.get(r.dispute_type,
+                                                                   r.dispute_type or "")),
+                      score, items, *cells, last)
     out.print(table)
-    out.print(Text("✓ 已满足  ⚠ 较弱  ✗ 缺失  · 同组已满足" if zh else
-                   "✓ met  ⚠ weak  ✗ missing  · covered by its group", style="dim"))
+    out.print(Text(W["audit_legend"], style="dim"))
     for line in errors:
         out.print(line)
     if not audit.summary:
         return
-    summary = Table(title="最常缺失的证据项" if zh else "Checklist items that fail most",
-                    show_header=True, header_style="bold", title_justify="left")
-    for zh_title, en_title, justify in (("证据项", "Item", "left"), ("类型", "Type", "left"),
-                                        ("缺失", "Missing", "right"), ("较弱", "Weak", "right"),
-                                        ("案件数", "Cases", "right")):
-        summary.add_column(zh_title if zh else en_title, justify=justify, overflow="fold")
+    summary = Table(title=W["audit_summary"], show_header=True, header_style="bold",
+                    title_justify="left")
+    for key, justify in (("col_item", "left"), ("col_type", "left"), ("col_missing", "right"),
+                         ("col_weak", "right"), ("col_cases", "right")):
+        summary.add_column(W[key], justify=justify, overflow="fold")
     for s in audit.summary[:10]:
-        summary.add_row(f"{_flat(s.title)} ({s.item_id})", s.dispute_type,
+        # English readers copy ids into `remove = [...]`; Chinese ones read the title.
+        title = _flat(s.title) if zh else f"{_flat(s.title)} ({s.item_id})"
+        summary.add_row(title, _flat(audit.type_names.get(s.dispute_type, s.dispute_type)),
                         Text(str(s.missing), style="red" if s.missing else ""),
                         Text(str(s.weak), style="yellow" if s.weak else ""), str(s.cases))
     out.print(summary)

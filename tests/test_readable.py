@@ -1,0 +1,74 @@
+"""Terminal output an agent can read: in the chosen language, wrapped, whole."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+from click.testing import CliRunner
+
+from conftest import SAMPLES, make_case
+from evidencepack.cli import cli
+
+NOW = "2026-12-02T10:00:00+08:00"
+# What a Chinese screen may show in Latin letters: ids the agent types or matches
+# (case ids, exhibit labels, nicks), the command to run, folder names and the zone.
+ALLOWED = re.compile(r"evidencepack build|[A-Za-z]+/|UTC[+−-]\d+|[A-Z]{2}-\d{8}-\d{4}|\b[A-Z]\d+\b")
+
+
+def _run(*args, columns=80):
+    return CliRunner().invoke(cli, [str(a) for a in args], env={"COLUMNS": str(columns)})
+
+
+def _english(text: str) -> list[str]:
+    return re.findall(r"[A-Za-z_]{2,}", ALLOWED.sub("", text))
+
+
+def _column(text: str, index: int) -> str:
+    """One column of a rich table, its folded lines joined back together."""
+    cells = [line.split("│")[index] for line in text.splitlines() if line.count("│") > index]
+    return "".join(c.strip() for c in cells)
+
+
+def test_zh_check_at_80_columns_has_no_id_and_no_english_word():
+    result = _run("check", SAMPLES / "not-received", "--lang", "zh", "--now", NOW)
+    assert result.exit_code == 1, result.output
+    out = result.stdout
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert not re.search(r"[a-z]+_[a-z_]+", out), out
+    assert _english(out) == [], out
+    assert "至少一项" in out and "已逾期" in out and "北京时间（UTC+8）" in out
+    assert "CST" not in out and "…" not in out
+
+
+def test_long_chinese_reason_is_printed_whole_at_80_columns():
+    result = _run("check", SAMPLES / "not-received", "--lang", "zh", "--now", NOW)
+    notes = _column(result.stdout, 4)
+    assert "聊天记录中没有“买家同意他人代收/放驿站”类消息（需要1条，现有0条）" in notes.replace(" ", "")
+
+
+def test_piped_output_is_120_columns_without_columns_set():
+    result = CliRunner().invoke(cli, ["check", str(SAMPLES / "not-received"), "--lang", "zh",
+                                      "--now", NOW], env={"COLUMNS": None})
+    assert max(len(line) for line in result.stdout.splitlines()) <= 120
+    assert "…" not in result.stdout
+
+
+def test_zh_warnings_and_errors_are_chinese(tmp_path):
+    case = make_case(tmp_path / "cases")
+    (case / "misc").mkdir()
+    (case / "misc" / "a.txt").write_text("x", encoding="utf-8")
+    result = _run("check", case, "--lang", "zh", "--now", NOW)
+    assert "提示：misc：未知的文件夹，其中的文件按“其他材料”计" in result.stdout.replace("\n", "")
+    result = _run("check", tmp_path / "nowhere", "--lang", "zh")
+    assert result.exit_code == 2
+    assert result.stderr == f"evidencepack：错误：{tmp_path / 'nowhere'}：案件文件夹不存在\n"
+
+
+def test_zh_queue_shows_statuses_in_chinese(tmp_path):
+    root = tmp_path / "cases"
+    shutil.copytree(SAMPLES / "not-received", root / "not-received")
+    result = _run("queue", root, "--lang", "zh", "--now", NOW)
+    assert result.exit_code == 0, result.output
+    assert "overdue" not in result.stdout and "未收到货" in result.stdout
+    assert "not_received" not in result.stdout
