@@ -67,6 +67,22 @@ def _options(lang, now, redact, checklists, jobs=None):
                         checklist_dirs=tuple(checklists or ()), jobs=jobs)
 
 
+def complete_types(_ctx, _param, incomplete: str):
+    from click.shell_completion import CompletionItem
+    from evidencepack.judge.checklist import load_checklists
+
+    return [CompletionItem(id_, help=c.name_zh) for id_, c in load_checklists().items()
+            if id_.startswith(incomplete) or c.name_zh.startswith(incomplete)]
+
+
+def complete_platforms(_ctx, _param, incomplete: str):
+    from click.shell_completion import CompletionItem
+    from evidencepack.judge.profiles import load_profiles
+
+    return [CompletionItem(id_, help=p.name_zh) for id_, p in load_profiles().items()
+            if id_.startswith(incomplete) or p.name_zh.startswith(incomplete)]
+
+
 def _remember_lang(ctx: click.Context, _param, value):
     # Errors are printed by the group, outside the command: it reads the language here.
     if value is not None:
@@ -113,29 +129,50 @@ def cli() -> None:
     """
 
 
+def _zone_name(_ctx, param, value: str) -> str:
+    from zoneinfo import ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"{value!r} is not a time zone; use an IANA name such as "
+                                 f"{DEFAULT_TZ}", param=param) from None
+    return value
+
+
 @cli.command()
 @case_arg
-@click.option("--type", "dispute_type", required=True,
-              help="Dispute type id (see `evidencepack checklists`).")
-@click.option("--platform", default="taobao", show_default=True,
-              help="Platform profile: taobao, tmall, jd, pinduoduo, generic, stripe, paypal.")
-@click.option("--timezone", default=DEFAULT_TZ, show_default=True, help="The case's time zone.")
-def init(case_dir: Path, dispute_type: str, platform: str, timezone: str) -> None:
-    """Create a case folder with its sub-folders and a commented case.toml."""
+@click.option("--type", "dispute_type", required=True, shell_complete=complete_types,
+              help="Dispute type: its id or its Chinese name (see `evidencepack checklists`).")
+@click.option("--platform", default="taobao", show_default=True, shell_complete=complete_platforms,
+              help="Platform profile: taobao, tmall, jd, pinduoduo, generic, stripe, paypal "
+                   "(or its Chinese name, e.g. 淘宝).")
+@click.option("--timezone", default=DEFAULT_TZ, show_default=True, callback=_zone_name,
+              help="The case's time zone (an IANA name).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None, callback=_remember_lang,
+              is_eager=True, help="Language of case.toml's comments (default: the platform's).")
+def init(case_dir: Path, dispute_type: str, platform: str, timezone: str, lang) -> None:
+    """Create a case folder with its sub-folders and a commented case.toml.
+
+    The comments are in the platform's language; the facts are placeholders that
+    `check` lists (and that keep the case incomplete) until they are filled in.
+    """
     from evidencepack.inputs.case import init_case
     from evidencepack.judge.checklist import load_checklists
-    from evidencepack.errors import InputError
+    from evidencepack.messages import words
+    from evidencepack.names import checklist_names, profile_names, require
     from evidencepack.judge.profiles import load_profiles
+    from evidencepack import terminal
 
-    if dispute_type not in load_checklists():
-        raise InputError(f"unknown dispute type {dispute_type!r}",
-                         remedy="see `evidencepack checklists`")
-    if platform not in load_profiles():
-        raise InputError(f"unknown platform {platform!r}",
-                         remedy="one of: " + ", ".join(sorted(load_profiles())))
-    path = init_case(case_dir, dispute_type=dispute_type, platform=platform,
-                     now=datetime.now(ZoneInfo(timezone)).replace(second=0), timezone=timezone)
-    click.echo(f"created {path}; fill it in and add evidence files to the folders beside it")
+    profiles = load_profiles()
+    platform = require(platform, profile_names(profiles), "platform",
+                       remedy="one of: " + ", ".join(sorted(profiles)))
+    lang = lang or profiles[platform].lang
+    dispute_type = require(dispute_type, checklist_names(load_checklists()), "dispute type",
+                           remedy="see `evidencepack checklists`")
+    path = init_case(case_dir, dispute_type=dispute_type, platform=platform, timezone=timezone,
+                     lang=lang)
+    terminal.console().print(words(lang)["created"].format(path=path), soft_wrap=True)
 
 
 @cli.command()

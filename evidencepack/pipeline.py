@@ -17,7 +17,7 @@ from evidencepack.inputs import tracking as tracking_mod
 from evidencepack.inputs.carriers import normalise_carrier
 from evidencepack.judge.tracking_facts import derive_facts
 from evidencepack.inputs.case import TIME_FIELDS, Case, read_case
-from evidencepack.judge.checking import CheckContext, CheckReport, evaluate
+from evidencepack.judge.checking import CheckContext, CheckReport, evaluate, with_unfilled
 from evidencepack.judge.checklist import Checklist, load_checklists
 from evidencepack.judge.deadlines import Deadline, compute
 from evidencepack.errors import CaseFileError, InputError, ParseError, UnsafePathError
@@ -25,6 +25,7 @@ from evidencepack.inputs.evidence import case_relative, gather, inside
 from evidencepack.inputs.images import default_cache_dir
 from evidencepack.models import (ChatLog, ChatMessage, EvidenceItem, EvidenceKind,
                                  TrackingFacts, TrackingTimeline, Warning_)
+from evidencepack.names import checklist_names, profile_names, require
 from evidencepack.options import CheckOptions
 from evidencepack.judge.profiles import Profile, load_profiles
 from evidencepack.inputs.redact import Redactor, redact_all
@@ -186,6 +187,59 @@ def _event_times(case: Case, facts: TrackingFacts, tracking: TrackingTimeline,
     return times
 
 
+PLAUSIBILITY_FILE = Path(__file__).parent / "data" / "plausibility.toml"
+
+
+def _date_warnings(case: Case, now: datetime, chat: ChatLog, tracking: TrackingTimeline,
+                   evidence: list[EvidenceItem]) -> list[Warning_]:
+    """Files whose times fall outside the order's dates: a chat from 2024 in a case
+    ordered in 2026 is most likely another case's file."""
+    from evidencepack.inputs.textio import load_toml
+
+    margins = load_toml(PLAUSIBILITY_FILE, error=InputError)
+    ordered = case.ordered_at
+    out: list[Warning_] = []
+
+    def fmt(at: datetime) -> str:
+        return at.astimezone(case.tz).strftime("%Y-%m-%d %H:%M")
+
+    def check(path: str, what: str, first: datetime | None, last: datetime | None,
+              days_before: int | None) -> None:
+        if ordered is not None and first is not None and days_before is not None \
+                and first < ordered - timedelta(days=days_before):
+            out.append(Warning_(path=path, message=(
+                f"{what} {fmt(first)} is {(ordered - first).days} days before the order was "
+                f"placed ({fmt(ordered)}): is it this case's file?")))
+        elif last is not None and last > now + _DISAGREE:
+            out.append(Warning_(path=path, message=(
+                f"{what} {fmt(last)} is later than now ({fmt(now)}): check the time and "
+                "the time zone")))
+
+    by_file: dict[str, list[datetime]] = {}
+    for m in chat.messages:
+        by_file.setdefault(m.source, []).append(m.at)
+    for path, times in by_file.items():
+        check(path, "the chat starts", min(times), max(times), margins["chat_days_before_order"])
+    events: dict[str, list[datetime]] = {}
+    for e in tracking.events:
+        events.setdefault(e.source, []).append(e.at)
+    for path, times in events.items():
+        check(path, "the tracking starts", min(times), max(times), 0)
+    for item in evidence:
+        if item.kind in (EvidenceKind.preship_photo, EvidenceKind.preship_video) and item.captured_at:
+            check(item.path, f"{item.label} was captured", item.captured_at, item.captured_at,
+                  margins["photo_days_before_order"])
+    return out
+
+
+def _without_start(deadlines: list[Deadline]) -> list[Deadline]:
+    """Deadlines when opened_at is still init's placeholder: none is known yet."""
+    return [d.model_copy(update={"at": None, "status": "unknown", "hours_left": None,
+                                 "everyday_at": None, "assumed": False,
+                                 "source": "opened_at is not filled in yet"})
+            for d in deadlines]
+
+
 def check_context(case: Case, evidence: list[EvidenceItem], messages: list[ChatMessage],
                   tracking: TrackingTimeline, facts: TrackingFacts,
                   warnings: list[Warning_]) -> tuple[dict[str, Fact], CheckContext]:
@@ -205,16 +259,16 @@ def analyse(case_dir: Path, options: CheckOptions | None = None, *,
             defaults: dict[str, str] | None = None) -> Analysis:
     """``defaults`` (dotted case keys -> text) fill facts case.toml lacks; case.toml wins."""
     options = options or CheckOptions()
-    case, filled, differs = read_case(case_dir, defaults)
+    case, filled, differs, unfilled = read_case(case_dir, defaults)
     # 圆通 in case.toml and yuantong in an export are the same carrier.
     differs = [d for d in differs if not (
         d[0] == "tracking.carrier" and normalise_carrier(d[1]) is not None
         and normalise_carrier(d[1]) == normalise_carrier(d[2]))]
     case_file = case_dir / "case.toml"
     profiles = profiles if profiles is not None else load_profiles()
-    if case.platform not in profiles:
-        raise CaseFileError(f"unknown platform {case.platform!r} (one of: "
-                            f"{', '.join(sorted(profiles))})", path=case_file, field="platform")
+    case.platform = require(case.platform, profile_names(profiles), "platform",
+                            remedy="one of: " + ", ".join(sorted(profiles)),
+                            error=CaseFileError, path=case_file, field="platform")
     profile = profiles[case.platform].with_overrides(case.profile, source=case_file)
     if inside(case_dir, default_cache_dir()):
         raise UnsafePathError("the image cache (EVIDENCEPACK_CACHE) lies inside the case "
@@ -226,9 +280,9 @@ def analyse(case_dir: Path, options: CheckOptions | None = None, *,
                                              what="the checklists folder"))
     if checklists is None or dirs:
         checklists = load_checklists(dirs)
-    if case.dispute_type not in checklists:
-        raise CaseFileError(f"unknown dispute type {case.dispute_type!r} (see "
-                            "`evidencepack checklists`)", path=case_file, field="dispute_type")
+    case.dispute_type = require(case.dispute_type, checklist_names(checklists), "dispute type",
+                                remedy="see `evidencepack checklists`", error=CaseFileError,
+                                path=case_file, field="dispute_type")
     lang = options.lang or profile.lang
     now = (options.now or datetime.now(case.tz)).astimezone(case.tz)
 
@@ -249,17 +303,21 @@ def analyse(case_dir: Path, options: CheckOptions | None = None, *,
     for name in filled:
         if name in times:
             times[name].kind = "export"
-    report = evaluate(checklists[case.dispute_type], ctx, lang)
+    warnings.extend(_date_warnings(case, now, chat, tracking, evidence))
+    report = with_unfilled(evaluate(checklists[case.dispute_type], ctx, lang), unfilled, lang)
     if options.redact:
         # Last, over everything built from the files, so nothing shown escapes it;
         # the checklist was evaluated on the text as written.
         redact_all(Redactor(), messages=chat.messages, events=tracking.events,
                    warnings=warnings, case=case, evidence=evidence)
+    deadlines = compute(case, profile, now, lang, tracking=tracking, facts=facts)
+    if "opened_at" in unfilled:
+        deadlines = _without_start(deadlines)
     return Analysis(case_dir=case_dir, case=case, profile=profile, lang=lang, now=now,
                     evidence=evidence, chat=chat, tracking=tracking, tracking_facts=facts,
                     chat_counts=chat_facts(chat.messages), times=times,
                     checklist=checklists[case.dispute_type], report=report,
-                    deadlines=compute(case, profile, now, lang, tracking=tracking, facts=facts),
+                    deadlines=deadlines,
                     warnings=warnings, filled=filled,
                     differs=differs, redacted=options.redact)
 

@@ -331,3 +331,21 @@ def evaluate(checklist: Checklist, ctx: CheckContext, lang: str = "zh") -> Check
                        name_zh=checklist.name_zh, name_en=checklist.name_en,
                        complete=satisfied == total, score=round(satisfied / total, 3) if total else 1.0,
                        required_units=total, satisfied_units=satisfied, items=results)
+
+
+UNFILLED_ID = "case_facts"
+
+
+def with_unfilled(report: CheckReport, unfilled: list[str], lang: str) -> CheckReport:
+    """``report`` with a first, required item for case.toml's placeholders: the case is
+    not complete while the order number or the amount is still init's stand-in."""
+    if not unfilled:
+        return report
+    t = _reasons()["zh" if lang == "zh" else "en"]
+    item = ItemResult(id=UNFILLED_ID, title=t["unfilled_title"], level="required",
+                      status="missing", why=t["unfilled_why"],
+                      reasons=[t["unfilled"].format(fields=_names(unfilled, lang, sep=", "))])
+    total = report.required_units + 1
+    return report.model_copy(update={
+        "items": [item, *report.items], "complete": False, "required_units": total,
+        "score": round(report.satisfied_units / total, 3)})
