@@ -21,7 +21,7 @@ from evidencepack.judge.checking import CheckContext, CheckReport, evaluate, wit
 from evidencepack.judge.checklist import Checklist, load_checklists
 from evidencepack.judge.deadlines import Deadline, compute
 from evidencepack.errors import CaseFileError, InputError, ParseError, UnsafePathError
-from evidencepack.inputs.evidence import case_relative, gather, inside
+from evidencepack.inputs.evidence import case_relative, folders_for, gather, inside
 from evidencepack.inputs.images import default_cache_dir
 from evidencepack.models import (ChatLog, ChatMessage, EvidenceItem, EvidenceKind,
                                  TrackingFacts, TrackingTimeline, Warning_)
@@ -98,14 +98,44 @@ class Analysis(BaseModel):
         return out
 
     def next_action(self) -> str:
-        zh = self.lang == "zh"
+        """One step an agent can take now: for a missing item, the folder its evidence
+        goes in and what would satisfy it; for a weak one, which file is weak and why."""
+        from evidencepack.messages import words
+
+        W = words(self.lang)
         missing = self.report.missing
-        if missing:
-            return ("补充：" if zh else "Add: ") + missing[0].title
         weak = [i for i in self.report.items if i.status == "weak" and i.level != "recommended"]
-        if weak:
-            return ("改进：" if zh else "Improve: ") + weak[0].title
-        return "生成证据包：evidencepack build" if zh else "Build the pack: evidencepack build"
+        if not missing and not weak:
+            return W["next_build"]
+        item = missing[0] if missing else weak[0]
+        text = (W["next_add"] if missing else W["next_fix"]).format(title=item.title)
+        rules = next((i.rules for i in self.checklist.items if i.id == item.id), [])
+        folders = folders_for(rules)
+        if missing and folders:
+            text += W["next_put"].format(folders=W["or"].join(folders))
+        reasons = self._with_files(item.reasons)
+        if reasons:
+            text += W["next_because"] + W["join"].join(reasons)
+        return text
+
+    def _with_files(self, reasons: list[str]) -> list[str]:
+        """Reasons naming exhibit labels (P3), each label's file named where it first
+        appears: the agent sees which file to retake."""
+        import re
+
+        from evidencepack.messages import words
+
+        W = words(self.lang)
+        paths = {e.label: e.path for e in self.evidence}
+        seen: set[str] = set()
+
+        def name(m: re.Match) -> str:
+            if m[1] not in paths or m[1] in seen:
+                return m[1]
+            seen.add(m[1])
+            return m[1] + W["paren"].format(paths[m[1]])
+
+        return [re.sub(r"\b([A-Z]\d+)\b", name, r) for r in reasons]
 
 
 def _iso(fact: Fact | None) -> str | None:
@@ -205,6 +235,8 @@ def _date_warnings(case: Case, now: datetime, chat: ChatLog, tracking: TrackingT
 
     def check(path: str, what: str, first: datetime | None, last: datetime | None,
               days_before: int | None) -> None:
+        # ``last`` is None for a photo: its time may be the copy's mtime, later than a
+        # --now fixed in the past, and that says nothing about the case.
         if ordered is not None and first is not None and days_before is not None \
                 and first < ordered - timedelta(days=days_before):
             out.append(Warning_(path=path, message=(
@@ -227,7 +259,7 @@ def _date_warnings(case: Case, now: datetime, chat: ChatLog, tracking: TrackingT
         check(path, "the tracking starts", min(times), max(times), 0)
     for item in evidence:
         if item.kind in (EvidenceKind.preship_photo, EvidenceKind.preship_video) and item.captured_at:
-            check(item.path, f"{item.label} was captured", item.captured_at, item.captured_at,
+            check(item.path, f"{item.label} was captured", item.captured_at, None,
                   margins["photo_days_before_order"])
     return out
 

@@ -24,6 +24,11 @@ def _english(text: str) -> list[str]:
     return re.findall(r"[A-Za-z_]{2,}", ALLOWED.sub("", text))
 
 
+def _step(out: str) -> str:
+    """The next step, its wrapped lines joined (a wrap after a Latin word leaves a space)."""
+    return "".join(out[out.index("下一步："):].splitlines()).replace(" ", "")
+
+
 def _column(text: str, index: int) -> str:
     """One column of a rich table, its folded lines joined back together."""
     cells = [line.split("│")[index] for line in text.splitlines() if line.count("│") > index]
@@ -72,3 +77,30 @@ def test_zh_queue_shows_statuses_in_chinese(tmp_path):
     assert result.exit_code == 0, result.output
     assert "overdue" not in result.stdout and "未收到货" in result.stdout
     assert "not_received" not in result.stdout
+
+
+def test_next_step_names_the_weak_file_its_label_and_what_is_wrong(tmp_path):
+    from PIL import Image
+
+    case = make_case(tmp_path / "cases")
+    Image.new("RGB", (300, 200), (3, 3, 3)).save(case / "preship" / "微信图片_20240309.jpg")
+    result = _run("check", case, "--lang", "zh", "--now", "2024-03-13T09:00:00+08:00",
+                  columns=200)
+    step = _step(result.stdout)
+    assert step.startswith("下一步：改进：发货前实物照片")
+    assert "P4（preship/微信图片_20240309.jpg）" in step
+    assert "几乎全黑" in step and "分辨率300×200" in step
+    assert step.count("preship/微信图片_20240309.jpg") == 1  # the file is named once
+
+
+def test_next_step_names_the_folder_a_missing_item_goes_in():
+    result = _run("check", SAMPLES / "not-received", "--lang", "zh", "--now", NOW, columns=200)
+    step = _step(result.stdout)
+    assert step == ("下一步：补充：签收底单（代签、驿站代收时），放入reports/或tracking/或"
+                    "other/。现状：需要至少1份签收底单，现有0份")
+    en = _run("check", SAMPLES / "not-received", "--lang", "en", "--json", "--now", NOW)
+    import json
+
+    assert json.loads(en.stdout)["next_action"].startswith("Add: ")
+    assert ", in reports/ or tracking/ or other/. Now: needs at least 1" in \
+        json.loads(en.stdout)["next_action"]

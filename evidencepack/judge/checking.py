@@ -88,6 +88,15 @@ def _names(ids, lang: str, sep: str = "/") -> str:
     return "、".join(names.get(i, i) for i in ids)
 
 
+def _time_source(item: EvidenceItem, lang: str) -> str:
+    # English keeps the short source names scripts match; Chinese reads the labels'.
+    if lang != "zh":
+        return item.time_source.value
+    from evidencepack.pack.labels import load_labels
+
+    return load_labels(lang)["src_" + item.time_source.name]
+
+
 def _fmt(at: datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M")
 
@@ -161,7 +170,7 @@ def _eval_rule(rule, ctx: CheckContext, lang: str, t: dict
                 reasons.append(t[key].format(label=e.label, at=_fmt(e.captured_at),
                                              event=_names(rule.event, lang),
                                              event_at=_fmt(event_at))
-                               + f" [{e.time_source.value}]")
+                               + t["time_source"].format(source=_time_source(e, lang)))
         note = rule.note_zh if lang == "zh" else rule.note_en
         if reasons and note:
             reasons.append(note)
