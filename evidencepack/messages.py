@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 import tomllib
 from functools import cache
-from pathlib import Path
 
-MESSAGES_FILE = Path(__file__).parent / "data" / "messages.toml"
+from evidencepack.resources import DATA
+
+MESSAGES_FILE = DATA / "messages.toml"
 
 
 @cache

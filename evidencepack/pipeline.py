@@ -29,6 +29,7 @@ from evidencepack.names import checklist_names, profile_names, require
 from evidencepack.options import CheckOptions
 from evidencepack.judge.profiles import Profile, load_profiles
 from evidencepack.inputs.redact import Redactor, redact_all
+from evidencepack.resources import DATA
 from evidencepack.inputs.safeio import LIMITS, read_verified
 from evidencepack.judge.tagging import chat_facts
 
@@ -217,7 +218,7 @@ def _event_times(case: Case, facts: TrackingFacts, tracking: TrackingTimeline,
     return times
 
 
-PLAUSIBILITY_FILE = Path(__file__).parent / "data" / "plausibility.toml"
+PLAUSIBILITY_FILE = DATA / "plausibility.toml"
 
 
 def _date_warnings(case: Case, now: datetime, chat: ChatLog, tracking: TrackingTimeline,

@@ -18,6 +18,7 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_valid
 
 from evidencepack.errors import CaseFileError, UnsafePathError, describe_validation
 from evidencepack.models import DocType, EvidenceKind
+from evidencepack.resources import DATA
 from evidencepack.inputs.safeio import LIMITS, inside
 from evidencepack.inputs.textio import load_toml
 from evidencepack.inputs.times import parse_time
@@ -291,7 +292,7 @@ def _same(have: Any, given: str, tz: ZoneInfo) -> bool:
     return str(have).strip() == str(given).strip()
 
 
-INIT_DIR = Path(__file__).parent / "data" / "init"
+INIT_DIR = DATA / "init"
 
 
 @cache
