@@ -391,7 +391,11 @@ def queue(cases_root: Path, lang, now, checklists, as_json) -> None:
 @click.option("--html", "html_file", type=click.Path(path_type=Path, dir_okay=False),
               default=None, help="Also write one self-contained HTML dashboard (sortable, "
                                  "filterable, no network).")
-def audit(cases_root: Path, lang, now, checklists, as_json, csv_file, html_file) -> None:
+@click.option("--no-history", is_flag=True,
+              help="Do not record this audit in the history the dashboard's trend is drawn "
+                   "from (audit-history.sqlite in EVIDENCEPACK_CACHE).")
+def audit(cases_root: Path, lang, now, checklists, as_json, csv_file, html_file,
+          no_history) -> None:
     """The team lead's report: every case under CASES_ROOT, item by item.
 
     \b
@@ -402,9 +406,12 @@ def audit(cases_root: Path, lang, now, checklists, as_json, csv_file, html_file)
     deadline columns are deadline.<name>.at / .status / .hours_left.
     Exit 0 even when cases are incomplete (it is a report), 2 on bad input.
     """
-    from evidencepack.team.audit import audit_json, build_audit, check_output, write_csv, write_html
+    from evidencepack.team.audit import (audit_json, build_audit, check_output, with_history,
+                                    write_csv, write_html)
 
     report = build_audit(cases_root, _options(lang, now, False, checklists))
+    if not no_history:
+        report = with_history(report)
     for path in (csv_file, html_file):
         if path is not None:
             check_output(path, report)

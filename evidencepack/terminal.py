@@ -220,7 +220,8 @@ def print_queue(rows, lang: str) -> None:
                           Text(_flat(translate(r.error, lang)), style="red"))
             continue
         at = r.next_deadline_at.strftime("%m-%d %H:%M") if r.next_deadline_at else ""
-        score = Text(f"{r.score:.0%}", style="green" if r.complete else "red")
+        score = Text(f"{r.score:.0%}", style="green" if r.complete else "red") \
+            if r.score is not None else Text(W["error"], style="bold red")
         left = Text(time_left_text(r.hours_left, zh) or L.get(r.status, r.status),
                     style=URGENCY_STYLE.get(r.status, ""))
         name = DEADLINE_NAMES[r.next_deadline][0 if zh else 1] if r.next_deadline else ""
@@ -293,6 +294,7 @@ def print_audit(audit) -> None:
     out.print(Text(W["audit_legend"], style="dim"))
     for line in errors:
         out.print(line)
+    print_agents(audit)
     if not audit.summary:
         return
     summary = Table(title=W["audit_summary"], show_header=True, header_style="bold",
@@ -307,6 +309,48 @@ def print_audit(audit) -> None:
                         Text(str(s.missing), style="red" if s.missing else ""),
                         Text(str(s.weak), style="yellow" if s.weak else ""), str(s.cases))
     out.print(summary)
+
+
+def minutes_text(minutes: float | None, lang: str) -> str:
+    if minutes is None:
+        return "—"
+    W = words(lang)
+    if minutes < 90:
+        return W["minutes"].format(f"{minutes:.0f}")
+    return W["hours"].format(f"{round(minutes / 60, 1):g}")
+
+
+def print_agents(audit) -> None:
+    """Per agent: cases, gaps, overdue, chat conduct, reply times against the targets."""
+    if not audit.agents:
+        return
+    lang = audit.lang
+    W = words(lang)
+    table = Table(title=W["agents_title"], title_justify="left", show_header=True,
+                  header_style="bold")
+    for key in ("col_agent", "col_cases", "col_incomplete", "col_overdue", "col_rude",
+                "col_off_platform", "col_first_reply", "col_median_reply", "col_failing"):
+        table.add_column(W[key], overflow="fold",
+                         justify="left" if key in ("col_agent", "col_failing") else "right")
+    for a in audit.agents:
+        def reply(minutes):
+            style = "" if minutes is None else "green" if minutes <= a.target_minutes else \
+                "yellow" if minutes <= a.platform_minutes else "red"
+            return Text(minutes_text(minutes, lang), style=style)
+
+        table.add_row(_flat(a.agent or W["unassigned"]), str(a.cases),
+                      Text(str(a.incomplete), style="red" if a.incomplete else ""),
+                      Text(str(a.overdue), style="bold red" if a.overdue else ""),
+                      Text(str(a.rude), style="red" if a.rude else ""),
+                      Text(str(a.off_platform), style="red" if a.off_platform else ""),
+                      reply(a.first_reply_minutes), reply(a.median_reply_minutes),
+                      _flat(W["join"].join(a.failing)))
+    out = console()
+    out.print(table)
+    first = audit.agents[0]
+    out.print(Text(W["reply_targets"].format(target=minutes_text(first.target_minutes, lang),
+                                             platform=minutes_text(first.platform_minutes, lang)),
+                   style="dim"))
 
 
 # --- batch and verify -------------------------------------------------------------------

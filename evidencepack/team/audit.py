@@ -42,7 +42,11 @@ from evidencepack.errors import EvidencePackError, InputError
 from evidencepack.options import CheckOptions
 from evidencepack.pipeline import Analysis, analyse
 from evidencepack.judge.profiles import load_profiles
+from evidencepack.team.history import HistoryPoint
 from evidencepack.resources import builtin_templates
+from evidencepack.inputs.images import default_cache_dir
+from evidencepack.team.agents import (AgentSummary, chat_agent, chat_figures, reply_targets,
+                                      summarise_agents)
 
 SCHEMA = "evidencepack.audit/1"
 TEMPLATES = builtin_templates()
@@ -94,6 +98,13 @@ class AuditRow(BaseModel):
     first_missing_id: str | None = None
     first_missing: str | None = None
     error: str | None = None
+    # The agent handling the case and where that came from: "case.toml" or "chat".
+    assignee: str | None = None
+    assignee_source: str | None = None
+    rude: int = 0
+    off_platform: int = 0
+    first_reply_minutes: float | None = None
+    reply_minutes: list[float] = Field(default_factory=list)
 
 
 class ItemSummary(BaseModel):
@@ -113,29 +124,65 @@ class Audit(BaseModel):
     rows: list[AuditRow]
     summary: list[ItemSummary]
     type_names: dict[str, str]  # dispute type id -> name in `lang`
+    agents: list[AgentSummary] = Field(default_factory=list)
+    history: list[HistoryPoint] = Field(default_factory=list)  # earlier audits of this root
 
 
 # --- building -----------------------------------------------------------------
 
 def case_dirs(root: Path) -> list[Path]:
+    """The case folders under ``root``, and one level deeper (``cases/小美/TB-…``: a
+    root with a folder per agent). A root holding none is bad input."""
     if not root.is_dir():
         raise InputError("cases root is not a folder", path=root)
+    found = []
+    for child in sorted(root.iterdir()):
+        if _is_case(child):
+            found.append(child)
+        elif child.is_dir() and not child.is_symlink():
+            found.extend(grand for grand in sorted(child.iterdir()) if _is_case(grand))
+    if not found:
+        raise InputError("no case folder (one holding case.toml) under this folder or one "
+                         "level below it", path=root,
+                         remedy="give the folder that holds the case folders")
+    return found
+
+
+def _is_case(folder: Path) -> bool:
     # Not glob(): it drops a case.toml that is a broken or looping symlink, and
     # that case must show as an error row, not vanish.
-    return sorted(child for child in root.iterdir()
-                  if (child / CASE_FILE).is_file()
-                  or (child.is_dir() and (child / CASE_FILE).is_symlink()))
+    return (folder / CASE_FILE).is_file() or (folder.is_dir() and (folder / CASE_FILE).is_symlink())
 
 
-def _row(folder: Path, a: Analysis) -> AuditRow:
-    r = a.report
-    deadlines = [AuditDeadline(name=d.name, label=d.label, at=d.at, status=d.status,
-                               hours_left=d.hours_left, assumed=d.assumed)
-                 for d in a.deadlines]
-    pending = [d for d in deadlines if d.at is not None and d.status != "passed"]
+def _deadlines(deadlines) -> dict[str, Any]:
+    """A row's deadline fields: every deadline and the most urgent pending one."""
+    out = [AuditDeadline(name=d.name, label=d.label, at=d.at, status=d.status,
+                         hours_left=d.hours_left, assumed=d.assumed) for d in deadlines]
+    pending = [d for d in out if d.at is not None and d.status != "passed"]
     pending.sort(key=lambda d: (URGENCY_RANK[d.status], d.at))
     first = pending[0] if pending else None
+    return dict(deadlines=out, next_deadline=first.name if first else None,
+                next_deadline_at=first.at if first else None,
+                status=first.status if first else "unknown",
+                hours_left=first.hours_left if first else None)
+
+
+def _assignee(case, folder: Path, root: Path, messages) -> tuple[str | None, str | None]:
+    """(agent, where it came from): case.toml, the agent's folder the case sits in
+    (``cases/小美/TB-…``), else the sub-account that answered in the chat."""
+    if case is not None and case.assignee:
+        return case.assignee, "case.toml"
+    if folder.parent != root:
+        return folder.parent.name, "folder"
+    from_chat = chat_agent(messages)
+    return (from_chat, "chat") if from_chat else (None, None)
+
+
+def _row(folder: Path, root: Path, a: Analysis) -> AuditRow:
+    r = a.report
     missing = r.missing
+    chat = chat_figures(a.chat.messages)
+    assignee, assignee_source = _assignee(a.case, folder, root, a.chat.messages)
     return AuditRow(
         case_dir=str(folder), case_id=a.case.case_id, platform=a.case.platform,
         dispute_type=r.dispute_type, dispute_type_name=r.name, complete=r.complete,
@@ -143,13 +190,38 @@ def _row(folder: Path, a: Analysis) -> AuditRow:
         items=[AuditItem(id=i.id, title=i.title, level=i.level, group=i.group,
                          status=i.status, group_met=i.group_met, reasons=i.reasons)
                for i in r.items],
-        deadlines=deadlines,
-        next_deadline=first.name if first else None,
-        next_deadline_at=first.at if first else None,
-        status=first.status if first else "unknown",
-        hours_left=first.hours_left if first else None,
+        **_deadlines(a.deadlines),
         first_missing_id=missing[0].id if missing else None,
-        first_missing=missing[0].title if missing else None)
+        first_missing=missing[0].title if missing else None,
+        assignee=assignee, assignee_source=assignee_source,
+        **chat.model_dump(include={"rude", "off_platform", "first_reply_minutes",
+                                   "reply_minutes"}))
+
+
+def _broken_row(folder: Path, root: Path, error: str, options: CheckOptions,
+                profiles) -> AuditRow:
+    """A case whose files cannot all be read: still a row with its deadlines when its
+    case.toml can be, so a lead does not lose sight of a case about to go overdue."""
+    from evidencepack.inputs.case import read_case
+    from evidencepack.judge.deadlines import compute
+
+    assignee, source = _assignee(None, folder, root, [])
+    row = AuditRow(case_dir=str(folder), error=error, status="error", assignee=assignee,
+                   assignee_source=source)
+    try:
+        case = read_case(folder).case
+        profile = profiles[case.platform]
+        checklist = load_checklists(list(options.checklist_dirs)).get(case.dispute_type)
+    except (EvidencePackError, KeyError):
+        return row
+    now = (options.now or datetime.now(case.tz)).astimezone(case.tz)
+    lang = options.lang or "zh"
+    deadlines = _deadlines(compute(case, profile, now, lang))
+    return row.model_copy(update={
+        **deadlines, "status": "error", "case_id": case.case_id, "platform": case.platform,
+        "dispute_type": case.dispute_type,
+        "dispute_type_name": checklist.name(lang) if checklist else None,
+        **dict(zip(("assignee", "assignee_source"), _assignee(case, folder, root, [])))})
 
 
 def _sort_key(row: AuditRow):
@@ -190,20 +262,57 @@ def build_audit(root: Path, options: CheckOptions) -> Audit:
         try:
             a = analyse(folder, options, checklists=checklists, profiles=profiles)
         except EvidencePackError as exc:
-            rows.append(AuditRow(case_dir=str(folder), error=str(exc), status="error"))
+            row = _broken_row(folder, root, exc.render(options.lang), options, profiles)
+            rows.append(row)
+            if row.dispute_type_name:
+                names.setdefault(row.dispute_type, row.dispute_type_name)
             continue
         except Exception as exc:  # noqa: BLE001 - one broken folder must not hide the others
             message = str(exc).splitlines()[0] if str(exc) else ""
             rows.append(AuditRow(case_dir=str(folder), status="error",
                                  error=f"internal error: {type(exc).__name__}: {message}"))
             continue
-        rows.append(_row(folder, a))
+        rows.append(_row(folder, root, a))
         names.setdefault(a.report.dispute_type,
                          a.report.name_zh if lang == "zh" else a.report.name_en)
     rows.sort(key=_sort_key)
     now = options.now or datetime.now().astimezone()
     return Audit(root=str(root), now=now, lang=lang, rows=rows, summary=summarise(rows),
-                 type_names=dict(sorted(names.items())))
+                 type_names=dict(sorted(names.items())), agents=summarise_agents(rows))
+
+
+def with_history(audit: Audit) -> Audit:
+    """The audit with its root's history, this audit recorded in it (history.py)."""
+    import sqlite3
+
+    from evidencepack.team.history import record
+
+    totals = _totals(audit.rows)
+    scores = [r.score for r in audit.rows if r.score is not None]
+    point = HistoryPoint(at=audit.now, cases=totals["cases"], complete=totals["complete"],
+                         incomplete=totals["incomplete"], overdue=totals["overdue"],
+                         errors=totals["errors"],
+                         mean_score=round(sum(scores) / len(scores), 3) if scores else None)
+    try:
+        history = record(Path(audit.root), point)
+    except (sqlite3.Error, OSError) as exc:
+        raise InputError(f"cannot record the audit history ({exc})",
+                         path=str(default_cache_dir()),
+                         remedy="point EVIDENCEPACK_CACHE at a writable folder, or pass "
+                                "--no-history") from None
+    return audit.model_copy(update={"history": history})
+
+
+def _totals(rows: list[AuditRow]) -> dict[str, int]:
+    return {
+        "cases": len(rows),
+        "complete": sum(1 for r in rows if r.complete),
+        "incomplete": sum(1 for r in rows if r.complete is False),
+        "errors": sum(1 for r in rows if r.error),
+        # A broken case still counts when its deadlines are known.
+        "overdue": sum(1 for r in rows if any(d.status == "overdue" for d in r.deadlines)),
+        **{s: sum(1 for r in rows if r.status == s) for s in ("due_24h", "due_72h")},
+    }
 
 
 # --- JSON ------------------------------------------------------------------------
@@ -215,16 +324,12 @@ def audit_json(audit: Audit) -> dict[str, Any]:
         "schema": SCHEMA,
         "root": audit.root,
         "now": audit.now.isoformat(),
-        "totals": {
-            "cases": len(rows),
-            "complete": sum(1 for r in rows if r.complete),
-            "incomplete": sum(1 for r in rows if r.complete is False),
-            "errors": sum(1 for r in rows if r.error),
-            **{s: sum(1 for r in rows if r.status == s)
-               for s in ("overdue", "due_24h", "due_72h")},
-        },
+        "totals": _totals(rows),
         "cases": [r.model_dump(mode="json") for r in rows],
         "item_summary": [s.model_dump(mode="json") for s in audit.summary],
+        "agents": [a.model_dump(mode="json") for a in audit.agents],
+        "reply_targets": reply_targets(),
+        "history": [p.model_dump(mode="json") for p in audit.history],
     }
 
 

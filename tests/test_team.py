@@ -1,0 +1,95 @@
+"""The lead's view: an agent per case, per-agent figures, nested roots, broken
+cases still on the list with their deadlines, and a history of audits."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+
+from click.testing import CliRunner
+
+from conftest import SAMPLES, make_case
+from evidencepack.cli import cli
+
+NOW = "2024-03-13T09:00:00+08:00"
+RUDE_CHAT = """\
+2024-03-12 10:15:32 小王爱购物
+你好，收到的衣服颜色和图片不一样
+2024-03-12 10:45:32 杭州好物旗舰店:小美
+你自己眼瞎吧，爱买不买
+2024-03-12 10:50:00 小王爱购物
+加我微信说吧 wx123456
+2024-03-12 12:50:00 杭州好物旗舰店:小美
+好的
+"""
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], env={"COLUMNS": "160"})
+
+
+def _team(tmp_path):
+    root = tmp_path / "cases"
+    make_case(root / "小美", case_id="TB-MEI-1", chat=RUDE_CHAT)           # agent from its folder
+    make_case(root, case_id="TB-CHAT-1")                                  # agent from the chat
+    make_case(root, case_id="TB-TOML-1", photos=0)
+    toml = root / "TB-TOML-1" / "case.toml"
+    toml.write_text('assignee = "阿伟"\n' + toml.read_text(encoding="utf-8"), encoding="utf-8")
+    return root
+
+
+def test_agents_come_from_case_toml_the_agent_folder_or_the_chat(tmp_path):
+    root = _team(tmp_path)
+    data = json.loads(run("audit", root, "--json", "--now", NOW, "--no-history").stdout)
+    agents = {c["case_id"]: (c["assignee"], c["assignee_source"]) for c in data["cases"]}
+    assert agents == {"TB-MEI-1": ("小美", "folder"), "TB-CHAT-1": ("小美", "chat"),
+                      "TB-TOML-1": ("阿伟", "case.toml")}
+
+
+def test_per_agent_figures_against_the_reply_targets(tmp_path):
+    root = _team(tmp_path)
+    data = json.loads(run("audit", root, "--json", "--now", NOW, "--no-history").stdout)
+    by = {a["agent"]: a for a in data["agents"]}
+    mei, wei = by["小美"], by["阿伟"]
+    assert (mei["cases"], wei["cases"]) == (2, 1)
+    assert wei["incomplete"] == 1 and wei["failing"]  # no photos: the preship item fails
+    assert mei["rude"] == 1 and mei["off_platform"] == 1
+    # TB-MEI-1 waits 30 min then 120 min; TB-CHAT-1 (conftest's chat) 0.5 min.
+    assert mei["first_reply_minutes"] == 15.2 and mei["replies"] == 3
+    assert mei["median_reply_minutes"] == 30
+    assert mei["target_minutes"] == 120 and mei["platform_minutes"] == 1440
+    assert data["reply_targets"]["source"].startswith("seeds/001_")
+    out = run("audit", root, "--lang", "zh", "--now", NOW, "--no-history").stdout
+    assert "按客服统计" in out and "阿伟" in out and "回复时间目标：2 小时以内" in out
+
+
+def test_a_case_with_a_deleted_captioned_photo_keeps_its_deadlines(tmp_path):
+    root = tmp_path / "cases"
+    shutil.copytree(SAMPLES / "colour-mismatch", root / "colour-mismatch")
+    make_case(root, case_id="TB-OK")
+    (root / "colour-mismatch" / "preship" / "IMG_20240309_150200.jpg").unlink()
+    for command in ("queue", "audit"):
+        result = run(command, root, "--json", "--now", NOW, *(["--no-history"] if command == "audit" else []))
+        rows = json.loads(result.stdout)
+        rows = rows["cases"] if command == "audit" else rows
+        broken = next(r for r in rows if r["case_id"] == "TB-20240312-0001")
+        assert "IMG_20240309_150200.jpg" in broken["error"]
+        assert broken["next_deadline"] == "respond_by" and broken["hours_left"] == 25.2
+    out = run("queue", root, "--lang", "zh", "--now", NOW).stdout
+    line = next(line for line in out.splitlines() if "TB-20240312-0001" in line)
+    assert "卖家处理截止 03-14 10:15" in line and "25 小时" in line
+
+
+def test_audit_history_is_kept_and_drawn_as_a_trend(tmp_path):
+    root = _team(tmp_path)
+    cache = tmp_path / "cache"
+    env = {"EVIDENCEPACK_CACHE": str(cache), "COLUMNS": "160"}
+    for now in ("2024-03-12T09:00:00+08:00", NOW, NOW):
+        result = CliRunner().invoke(cli, ["audit", str(root), "--json", "--now", now], env=env)
+        assert result.exit_code == 0, result.output
+    history = json.loads(result.stdout)["history"]
+    assert [p["at"] for p in history] == ["2024-03-12T09:00:00+08:00", NOW]  # same now: replaced
+    with sqlite3.connect(cache / "audit-history.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM audits").fetchone() == (2,)
+    assert not (cache / "index.sqlite").exists()  # its own file, beside the case index
