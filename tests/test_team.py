@@ -93,3 +93,44 @@ def test_audit_history_is_kept_and_drawn_as_a_trend(tmp_path):
     with sqlite3.connect(cache / "audit-history.sqlite") as db:
         assert db.execute("SELECT COUNT(*) FROM audits").fetchone() == (2,)
     assert not (cache / "index.sqlite").exists()  # its own file, beside the case index
+
+
+# --- the dashboard in a browser ----------------------------------------------------------
+
+from test_audit import _chromium, dom, needs_chromium  # noqa: E402  (one browser harness)
+
+GREEN = (0x2e, 0x7d, 0x32)  # the trend's completeness line (templates/audit.html.j2)
+
+
+def _shot(html, tmp_path, name):
+    from PIL import Image
+
+    png = tmp_path / f"{name}.png"
+    done = _chromium(tmp_path, "--window-size=1400,1800", f"--screenshot={png}", html.as_uri())
+    assert done.returncode == 0 and png.exists(), done.stderr[-2000:]
+    with Image.open(png) as img:
+        assert img.size == (1400, 1800)
+        rgb = img.convert("RGB")
+        return sum(n for n, colour in rgb.getcolors(maxcolors=1 << 24)
+                   if all(abs(a - b) <= 12 for a, b in zip(colour, GREEN)))
+
+
+@needs_chromium
+def test_dashboard_shows_agents_and_the_trend_in_a_browser(tmp_path):
+    root = _team(tmp_path)
+    env = {"EVIDENCEPACK_CACHE": str(tmp_path / "cache")}
+    one, two = tmp_path / "one.html", tmp_path / "two.html"
+    CliRunner().invoke(cli, ["audit", str(root), "--lang", "zh", "--now", "2024-03-12T09:00:00+08:00",
+                             "--html", str(one)], env=env)
+    result = CliRunner().invoke(cli, ["audit", str(root), "--lang", "zh", "--now", NOW,
+                                      "--html", str(two)], env=env)
+    assert result.exit_code == 0, result.output
+    html = two.read_text(encoding="utf-8")
+    assert 'class="complete" points="' in html and "CST" not in html
+    assert "北京时间（UTC+8）" in html and "按客服统计" in html
+    page = dom(two, tmp_path)
+    assert len(page.cases) == 3 and {"svg", "polyline"} <= page.tags
+    assert "历次审计趋势" in "".join(page.text) and "小美" in "".join(page.text)
+    assert "只有这一次审计" in one.read_text(encoding="utf-8")
+    # The drawn page: the trend's line is there in the second audit, not in the first.
+    assert _shot(two, tmp_path, "two") > _shot(one, tmp_path, "one") + 300

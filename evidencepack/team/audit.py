@@ -411,6 +411,15 @@ _LABELS = {
         "item": "证据项", "count_missing": "缺失", "count_weak": "较弱", "of_cases": "案件数",
         "level": "要求", "shown": "显示", "none": "没有符合条件的案件",
         "no_failures": "所有证据项均已满足", "left": "剩余", "assumed": "推定",
+        "agents": "按客服统计", "agent": "客服", "unassigned": "（未分配）",
+        "rude": "不当用语", "off_platform": "平台外联系", "first_reply": "首次回复（中位）",
+        "median_reply": "回复时间中位数", "failing": "最常缺失", "minutes": "分钟", "hours": "小时",
+        "targets": "回复时间目标：{target} 小时以内（优秀店铺），平台要求 {platform} 小时以内。来源：{source}",
+        "trend": "历次审计趋势", "trend_note": "每次运行 evidencepack audit 记录一个点（审计历史保存在缓存目录的 audit-history.sqlite）",
+        "complete_share": "完整案件占比", "overdue_cases": "逾期案件数",
+        "no_history": "只有这一次审计：再次运行 audit 后即可看到趋势",
+        "level_required": "必需", "level_one_or_more": "至少一项", "level_alternatives": "任选其一",
+        "level_recommended": "建议",
     },
     "en": {
         "title": "Evidence audit", "cases": "Cases", "complete": "Complete",
@@ -432,12 +441,31 @@ _LABELS = {
         "item": "Item", "count_missing": "Missing", "count_weak": "Weak", "of_cases": "Cases",
         "level": "Level", "shown": "shown", "none": "No case matches the filters",
         "no_failures": "Every checklist item is met", "left": "left", "assumed": "assumed",
+        "agents": "Per agent", "agent": "Agent", "unassigned": "(unassigned)",
+        "rude": "Rude wording", "off_platform": "Off-platform", "first_reply": "First reply (median)",
+        "median_reply": "Median reply", "failing": "Failing most", "minutes": "min", "hours": "h",
+        "targets": "Reply-time target: within {target} h (good shops); the platform requires {platform} h. Source: {source}",
+        "trend": "Trend over audits", "trend_note": "One point per run of evidencepack audit (kept in audit-history.sqlite in the cache folder)",
+        "complete_share": "Complete cases", "overdue_cases": "Overdue cases",
+        "no_history": "Only this audit so far: run audit again to see a trend",
+        "level_required": "required", "level_one_or_more": "one or more",
+        "level_alternatives": "any one", "level_recommended": "recommended",
     },
 }
 
 
 def _at_text(at: datetime | None) -> str:
-    return at.strftime("%Y-%m-%d %H:%M %Z").strip() if at else ""
+    # No %Z: "CST" is China, Cuba or US Central. The page names the zone once.
+    return at.strftime("%Y-%m-%d %H:%M") if at else ""
+
+
+def _now_text(audit: Audit) -> str:
+    from evidencepack.labels import load_labels, zone_text
+
+    offset = audit.now.utcoffset()
+    hours = offset.total_seconds() / 3600 if offset is not None else 0
+    name = getattr(audit.now.tzinfo, "key", None) or ("Asia/Shanghai" if hours == 8 else "UTC")
+    return f"{audit.now:%Y-%m-%d %H:%M} " + zone_text(name, hours, load_labels(audit.lang))
 
 
 def html_data(audit: Audit) -> dict[str, Any]:
@@ -465,6 +493,61 @@ def html_data(audit: Audit) -> dict[str, Any]:
             "summary": [s.model_dump(mode="json") for s in audit.summary]}
 
 
+def _minutes(minutes: float | None, L: dict[str, str]) -> str:
+    if minutes is None:
+        return "—"
+    if minutes < 90:
+        return f"{minutes:.0f} {L['minutes']}"
+    return f"{round(minutes / 60, 1):g} {L['hours']}"
+
+
+def agents_view(audit: Audit) -> list[dict[str, Any]]:
+    """The per-agent table as the page shows it; reply cells graded against the targets."""
+    L = _LABELS[audit.lang]
+
+    def grade(minutes: float | None, a: AgentSummary) -> str:
+        if minutes is None:
+            return "none"
+        return "good" if minutes <= a.target_minutes else \
+            "slow" if minutes <= a.platform_minutes else "late"
+
+    return [{**a.model_dump(mode="json"), "name": a.agent or L["unassigned"],
+             "first_text": _minutes(a.first_reply_minutes, L),
+             "median_text": _minutes(a.median_reply_minutes, L),
+             "first_grade": grade(a.first_reply_minutes, a),
+             "median_grade": grade(a.median_reply_minutes, a)} for a in audit.agents]
+
+
+def trend_view(audit: Audit, width: int = 640, height: int = 160) -> dict[str, Any]:
+    """The history as two polylines (share of complete cases, overdue cases) in an SVG
+    box, oldest left; drawn on the server so the page needs no charting code."""
+    points = audit.history
+    pad = 28
+    if len(points) < 2:
+        return {"points": len(points), "width": width, "height": height}
+    first, last = points[0].at, points[-1].at
+    span = (last - first).total_seconds() or 1
+    most_overdue = max(max(p.overdue for p in points), 1)
+
+    def x(p: HistoryPoint) -> float:
+        return round(pad + (width - 2 * pad) * (p.at - first).total_seconds() / span, 1)
+
+    def y(value: float) -> float:
+        return round(height - pad - (height - 2 * pad) * value, 1)
+
+    complete = [(x(p), y(p.complete / p.cases if p.cases else 0)) for p in points]
+    overdue = [(x(p), y(p.overdue / most_overdue)) for p in points]
+    return {"points": len(points), "width": width, "height": height, "pad": pad,
+            "complete": " ".join(f"{a},{b}" for a, b in complete),
+            "overdue": " ".join(f"{a},{b}" for a, b in overdue),
+            "dots": [{"x": cx, "yc": cy, "yo": oy, "at": p.at.strftime("%m-%d %H:%M"),
+                      "share": f"{p.complete / p.cases:.0%}" if p.cases else "—",
+                      "overdue": p.overdue}
+                     for (cx, cy), (_, oy), p in zip(complete, overdue, points)],
+            "first": first.strftime("%Y-%m-%d"), "last": last.strftime("%Y-%m-%d"),
+            "most_overdue": most_overdue}
+
+
 def script_json(data: Any) -> str:
     """JSON safe inside <script type="application/json">: no '<', '>' or '&' survive
     literally, so case text cannot close the element or open a comment."""
@@ -480,9 +563,14 @@ def html_text(audit: Audit) -> str:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True,
                       undefined=StrictUndefined)
     totals = audit_json(audit)["totals"]
+    targets = reply_targets()
     return env.get_template(TEMPLATE).render(
+        agents=agents_view(audit), trend=trend_view(audit),
+        targets_text=_LABELS[audit.lang]["targets"].format(
+            target=targets["target_hours"], platform=targets["platform_hours"],
+            source=targets["source"]),
         L=_LABELS[audit.lang], lang=audit.lang, root=audit.root,
-        now=audit.now.strftime("%Y-%m-%d %H:%M %Z").strip(), totals=totals,
+        now=_now_text(audit), totals=totals,
         data_json=Markup(script_json(html_data(audit))),
         labels_json=Markup(script_json(_LABELS[audit.lang])))
 
