@@ -391,10 +391,13 @@ def queue(cases_root: Path, lang, now, checklists, as_json) -> None:
 @click.option("--html", "html_file", type=click.Path(path_type=Path, dir_okay=False),
               default=None, help="Also write one self-contained HTML dashboard (sortable, "
                                  "filterable, no network).")
+@click.option("--csv-lang", type=click.Choice(["id", "zh", "en"]), default="id", show_default=True,
+              help="The CSV's headers and cells: ids for scripts, or words for a spreadsheet "
+                   "(item titles, times Excel reads as times, numbers, 是/否).")
 @click.option("--no-history", is_flag=True,
               help="Do not record this audit in the history the dashboard's trend is drawn "
                    "from (audit-history.sqlite in EVIDENCEPACK_CACHE).")
-def audit(cases_root: Path, lang, now, checklists, as_json, csv_file, html_file,
+def audit(cases_root: Path, lang, now, checklists, as_json, csv_file, html_file, csv_lang,
           no_history) -> None:
     """The team lead's report: every case under CASES_ROOT, item by item.
 
@@ -416,7 +419,7 @@ def audit(cases_root: Path, lang, now, checklists, as_json, csv_file, html_file,
         if path is not None:
             check_output(path, report)
     if csv_file is not None:
-        write_csv(report, csv_file)
+        write_csv(report, csv_file, None if csv_lang == "id" else csv_lang)
     if html_file is not None:
         write_html(report, html_file)
     if as_json:

@@ -4,6 +4,7 @@ cases still on the list with their deadlines, and a history of audits."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 
@@ -134,3 +135,25 @@ def test_dashboard_shows_agents_and_the_trend_in_a_browser(tmp_path):
     assert "只有这一次审计" in one.read_text(encoding="utf-8")
     # The drawn page: the trend's line is there in the second audit, not in the first.
     assert _shot(two, tmp_path, "two") > _shot(one, tmp_path, "one") + 300
+
+
+def test_csv_in_chinese_is_spreadsheet_friendly(tmp_path):
+    import csv
+    import io
+
+    root = _team(tmp_path)
+    out = tmp_path / "a.csv"
+    result = run("audit", root, "--now", NOW, "--no-history", "--csv", out, "--csv-lang", "zh")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    header = list(rows[0])
+    assert "描述不符·发货前实物照片（同一件商品，清晰、多角度）" in header
+    assert not [h for h in header if re.search(r"[a-z]+_[a-z]+|\.", h)], header
+    mei = next(r for r in rows if r["案件编号"] == "TB-MEI-1")
+    assert mei["客服"] == "小美" and mei["平台"] == "淘宝" and mei["争议类型"] == "描述不符"
+    assert mei["证据完整"] in ("是", "否") and mei["完整度（%）"] == "100"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", mei["卖家处理截止时间"])
+    assert float(mei["剩余小时"]) == 25.2 and mei["不当用语条数"] == "1"
+    cells = {v for r in rows for v in r.values()}
+    assert not cells & {"true", "false", "1.000", "met", "missing", "overdue"}
+    assert run("audit", root, "--csv", out, "--csv-lang", "fr").exit_code == 2
