@@ -423,7 +423,7 @@ def _cell(column: str, value: Any, words: dict[str, str] | None) -> Any:
 
 def _csv_words(audit: Audit, lang: str, item_cols: list[str]) -> dict[str, str]:
     """Header -> words, and the words for the cells (``cell:met``, ``type:<id>``)."""
-    from evidencepack.labels import load_labels
+    from evidencepack.pack.labels import load_labels
     from evidencepack.messages import words as message_words
 
     zh = lang == "zh"
@@ -525,7 +525,7 @@ def _at_text(at: datetime | None) -> str:
 
 
 def _now_text(audit: Audit) -> str:
-    from evidencepack.labels import load_labels, zone_text
+    from evidencepack.pack.labels import load_labels, zone_text
 
     offset = audit.now.utcoffset()
     hours = offset.total_seconds() / 3600 if offset is not None else 0
