@@ -319,7 +319,7 @@ def statement(case_dir: Path, lang, now, checklists, as_json) -> None:
     argument = argue(analysis)
     text, problems = draft(analysis, argument), review(analysis, argument)
     if as_json:
-        click.echo(json.dumps({"schema": "evidencepack.judge.statement/1",
+        click.echo(json.dumps({"schema": "evidencepack.statement/1",
                                "case_id": analysis.case.case_id,
                                "draft": text.model_dump(mode="json"),
                                "problems": [p.model_dump(mode="json") for p in problems]},
