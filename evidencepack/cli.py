@@ -242,7 +242,8 @@ def _cycle_collector_off(command):
 @checklists_option
 @click.option("--generated-at", metavar="TIME", default=None,
               help="Fix the pack's timestamp: same inputs and time give the same PDF.")
-@click.option("--templates", type=click.Path(path_type=Path, file_okay=False), default=None,
+@click.option("--templates", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              default=None,
               help="A folder whose pack.html.j2 / pack.css / labels.toml override the built-ins.")
 @click.option("--max-size", metavar="SIZE", default=None,
               help="Shrink images step by step until the PDF fits, e.g. 4.5MB "
@@ -279,7 +280,8 @@ def build(case_dir: Path, output, lang, now, redact, checklists, generated_at, t
     analysis, result, plan = pack.analysis, pack.result, pack.plan
     images = plan.images if plan else []
     if as_json:
-        click.echo(json.dumps({**result.model_dump(mode="json"), "worksheet": str(pack.worksheet),
+        click.echo(json.dumps({"schema": "evidencepack.build/1",
+                               **result.model_dump(mode="json"), "worksheet": str(pack.worksheet),
                                "images": [i.model_dump(mode="json") for i in images],
                                "images_left_out": plan.left_out if plan else [],
                                "upload_plan": str(plan.plan_file) if plan else None,
@@ -330,7 +332,7 @@ def statement(case_dir: Path, lang, now, checklists, as_json) -> None:
 
 
 @cli.command("checklists")
-@click.argument("dispute_type", required=False)
+@click.argument("dispute_type", required=False, shell_complete=complete_types)
 @lang_option
 @checklists_option
 @json_option
@@ -343,9 +345,9 @@ def checklists_cmd(dispute_type, lang, checklists, as_json) -> None:
     lists = load_checklists(list(checklists))
     if dispute_type is None:
         if as_json:
-            click.echo(json.dumps([{"id": c.id, "name_zh": c.name_zh, "name_en": c.name_en,
-                                    "items": len(c.items)} for c in lists.values()],
-                                  ensure_ascii=False, indent=2))
+            click.echo(json.dumps({"schema": "evidencepack.checklists/1", "checklists": [
+                {"id": c.id, "name_zh": c.name_zh, "name_en": c.name_en, "items": len(c.items)}
+                for c in lists.values()]}, ensure_ascii=False, indent=2))
         else:
             terminal.print_checklists(lists)
         return
@@ -353,7 +355,9 @@ def checklists_cmd(dispute_type, lang, checklists, as_json) -> None:
         raise InputError(f"unknown dispute type {dispute_type!r}",
                          remedy="run `evidencepack checklists` for the list")
     if as_json:
-        click.echo(lists[dispute_type].model_dump_json(indent=2))
+        click.echo(json.dumps({"schema": "evidencepack.checklist/1",
+                               **lists[dispute_type].model_dump(mode="json")},
+                              ensure_ascii=False, indent=2))
     else:
         terminal.print_checklist(lists[dispute_type], lang or "zh")
 
@@ -367,19 +371,16 @@ def queue(cases_root: Path, lang, now, checklists, as_json) -> None:
     its completeness and first missing item. A broken case shows as an error
     row and does not hide the rest.
     """
-    from evidencepack.team.audit import build_audit
+    from evidencepack.team.audit import build_audit, queue_json
 
     # The queue is the audit's rows, which are already sorted most urgent first.
-    rows = build_audit(cases_root, _options(lang, now, False, checklists)).rows
+    report = build_audit(cases_root, _options(lang, now, False, checklists))
     if as_json:
-        keys = {"case_dir", "case_id", "dispute_type", "complete", "score", "next_deadline",
-                "next_deadline_at", "status", "hours_left", "first_missing_id",
-                "first_missing", "error"}
-        click.echo(json.dumps([r.model_dump(mode="json", include=keys) for r in rows],
-                              ensure_ascii=False, indent=2))
+        click.echo(json.dumps(queue_json(report), ensure_ascii=False, indent=2))
         return
     from evidencepack import terminal
 
+    rows = report.rows
     terminal.print_queue(rows, lang or "zh")
 
 

@@ -333,6 +333,18 @@ def audit_json(audit: Audit) -> dict[str, Any]:
     }
 
 
+QUEUE_KEYS = {"case_dir", "case_id", "dispute_type", "complete", "score", "next_deadline",
+              "next_deadline_at", "status", "hours_left", "first_missing_id", "first_missing",
+              "error", "assignee"}
+
+
+def queue_json(audit: Audit) -> dict[str, Any]:
+    """The documented `queue --json` schema (``evidencepack.queue/1``): the audit's rows,
+    most urgent first, with the fields a to-do list needs."""
+    return {"schema": "evidencepack.queue/1", "root": audit.root, "now": audit.now.isoformat(),
+            "cases": [r.model_dump(mode="json", include=QUEUE_KEYS) for r in audit.rows]}
+
+
 # --- CSV -------------------------------------------------------------------------
 
 CSV_FIXED = ["case_dir", "case_id", "platform", "dispute_type", "complete", "score",
