@@ -494,7 +494,7 @@ def batch(export: Path, cases_root: Path, out: Path, mapping, jobs, force, shard
     if as_json:
         click.echo(data)
     else:
-        terminal.print_batch(report)
+        terminal.print_batch(report, options.lang or "en")
         if report_file is not None:
             click.echo(f"report {report_file}")
     if report.interrupted:

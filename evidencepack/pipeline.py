@@ -234,33 +234,35 @@ def _date_warnings(case: Case, now: datetime, chat: ChatLog, tracking: TrackingT
     def fmt(at: datetime) -> str:
         return at.astimezone(case.tz).strftime("%Y-%m-%d %H:%M")
 
-    def check(path: str, what: str, first: datetime | None, last: datetime | None,
-              days_before: int | None) -> None:
+    def check(path: str, what: tuple[str, str], first: datetime | None,
+              last: datetime | None, days_before: int | None) -> None:
         # ``last`` is None for a photo: its time may be the copy's mtime, later than a
         # --now fixed in the past, and that says nothing about the case.
         if ordered is not None and first is not None and days_before is not None \
                 and first < ordered - timedelta(days=days_before):
             out.append(Warning_(path=path, message=(
-                f"{what} {fmt(first)} is {(ordered - first).days} days before the order was "
+                f"{what[0]} {fmt(first)} is {(ordered - first).days} days before the order was "
                 f"placed ({fmt(ordered)}): is it this case's file?")))
         elif last is not None and last > now + _DISAGREE:
             out.append(Warning_(path=path, message=(
-                f"{what} {fmt(last)} is later than now ({fmt(now)}): check the time and "
+                f"{what[1]} {fmt(last)} is later than now ({fmt(now)}): check the time and "
                 "the time zone")))
 
     by_file: dict[str, list[datetime]] = {}
     for m in chat.messages:
         by_file.setdefault(m.source, []).append(m.at)
     for path, times in by_file.items():
-        check(path, "the chat starts", min(times), max(times), margins["chat_days_before_order"])
+        check(path, ("the chat starts", "the chat's last message is at"), min(times),
+              max(times), margins["chat_days_before_order"])
     events: dict[str, list[datetime]] = {}
     for e in tracking.events:
         events.setdefault(e.source, []).append(e.at)
     for path, times in events.items():
-        check(path, "the tracking starts", min(times), max(times), 0)
+        check(path, ("the tracking starts", "the tracking's last event is at"), min(times),
+              max(times), 0)
     for item in evidence:
         if item.kind in (EvidenceKind.preship_photo, EvidenceKind.preship_video) and item.captured_at:
-            check(item.path, f"{item.label} was captured", item.captured_at, None,
+            check(item.path, (f"{item.label} was captured", ""), item.captured_at, None,
                   margins["photo_days_before_order"])
     return out
 

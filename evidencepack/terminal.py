@@ -416,28 +416,26 @@ class BatchProgress:
             self._progress = None
 
 
-def print_batch(report) -> None:
+def print_batch(report, lang: str = "en") -> None:
     """The end-of-run summary: every row that needs a look, then the counts."""
     out = console()
+    W = words(lang)
     attention = [r for r in report.rows if r.status in ("failed", "error")
                  or r.complete is False or r.notes]
     if attention:
-        table = Table(show_header=True, header_style="bold")
-        for title in ("Row", "Case", "Status", "Reason / notes"):
-            table.add_column(title, overflow="fold")
+        table = _table(W["col_row"], W["col_case"], W["col_status"], W["col_reason"])
         for r in attention:
-            text = "; ".join(filter(None, [r.reason, *r.notes]))
-            table.add_row(str(r.row), _flat(r.case_id), Text(r.status, style=_BATCH_STYLE[r.status]),
-                          _flat(text))
+            text = W["join"].join(translate(t, lang) for t in filter(None, [r.reason, *r.notes]))
+            table.add_row(str(r.row), _flat(r.case_id),
+                          Text(W["batch_" + r.status], style=_BATCH_STYLE[r.status]), _flat(text))
         out.print(table)
     out.soft_wrap = True
     s = report.summary
-    shard = f" (shard {report.shard}; {s['other_shards']} row(s) in other shards)" \
+    shard = W["batch_shard"].format(shard=report.shard, other=s["other_shards"]) \
         if report.shard else ""
-    out.print(Text(f"{s['rows']} rows{shard}: {s['built']} built, {s['incomplete']} incomplete, "
-                   f"{s['skipped']} skipped, {s['failed']} failed, {s['error']} error rows "
-                   f"in {report.seconds:.1f} s (-j {report.jobs})", style="bold"))
-    out.print(f"packs in {_flat(report.out)}")
+    out.print(Text(W["batch_summary"].format(shard=shard, seconds=f"{report.seconds:.1f}",
+                                             jobs=report.jobs, **s), style="bold"))
+    out.print(Text(W["batch_out"].format(path=_flat(report.out))))
 
 
 def print_verify(report) -> None:
