@@ -349,7 +349,7 @@ def checklists_cmd(dispute_type, lang, checklists, as_json) -> None:
                 {"id": c.id, "name_zh": c.name_zh, "name_en": c.name_en, "items": len(c.items)}
                 for c in lists.values()]}, ensure_ascii=False, indent=2))
         else:
-            terminal.print_checklists(lists)
+            terminal.print_checklists(lists, lang or "zh")
         return
     if dispute_type not in lists:
         raise InputError(f"unknown dispute type {dispute_type!r}",

@@ -169,12 +169,10 @@ def print_statement(analysis: Analysis, draft, problems) -> None:
                        + (L["st_assumed"] if draft.limit_assumed else ""), style="dim"))
 
 
-def print_checklists(lists: dict[str, Checklist]) -> None:
-    table = Table(show_header=True, header_style="bold")
-    table.add_column("id")
-    table.add_column("中文")
-    table.add_column("English")
-    table.add_column("items", justify="right")
+def print_checklists(lists: dict[str, Checklist], lang: str = "en") -> None:
+    W = words(lang)
+    table = _table(W["col_id"], "中文", "English", W["col_items_n"])
+    table.columns[3].justify = "right"
     for c in lists.values():
         table.add_row(c.id, c.name_zh, c.name_en, str(len(c.items)))
     console().print(table)
@@ -182,17 +180,18 @@ def print_checklists(lists: dict[str, Checklist]) -> None:
 
 def print_checklist(checklist: Checklist, lang: str) -> None:
     out = console()
+    W = words(lang)
+    L = load_labels(lang)
     out.print(Text(f"{checklist.id} · {checklist.name(lang)}", style="bold"))
     table = Table(show_header=True, header_style="bold", show_lines=True)
-    # Leads copy ids into `remove = [...]`: never truncate them.
-    table.add_column("id", no_wrap=True, overflow="fold")
-    table.add_column("item")
-    table.add_column("level")
-    table.add_column("rules")
-    table.add_column("why")
+    # Leads copy ids into `remove = [...]` and rules into their own files: never
+    # truncate them; they are the checklist files' words, not translated.
+    table.add_column(W["col_id"], no_wrap=True, overflow="fold")
+    for key in ("col_item", "col_level", "col_rules", "col_why"):
+        table.add_column(W[key], overflow="fold")
     for item in checklist.items:
         rules = "\n".join(_rule_text(r) for r in item.rules)
-        level = item.level + (f" ({item.group})" if item.group else "")
+        level = L[item.level] + (f" ({item.group})" if item.group else "")
         table.add_row(item.id, item.title(lang), level, rules, item.why(lang))
     out.print(table)
 

@@ -104,3 +104,18 @@ def test_next_step_names_the_folder_a_missing_item_goes_in():
     assert json.loads(en.stdout)["next_action"].startswith("Add: ")
     assert ", in reports/ or tracking/ or other/. Now: needs at least 1" in \
         json.loads(en.stdout)["next_action"]
+
+
+def test_message_catalogue_entries_fill_every_placeholder_from_their_pattern():
+    import string
+    import tomllib
+
+    from evidencepack.messages import MESSAGES_FILE
+
+    data = tomllib.loads(MESSAGES_FILE.read_text(encoding="utf-8"))
+    assert set(data["zh"]) == set(data["en"])  # the same words in both languages
+    for entry in data["message"]:
+        groups = set(re.compile(entry["en"]).groupindex)
+        fields = {f for _, f, _, _ in string.Formatter().parse(entry["zh"]) if f}
+        assert fields <= groups, entry["en"]
+        assert re.search(r"[\u4e00-\u9fff]", entry["zh"]), entry["en"]
