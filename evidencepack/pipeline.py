@@ -245,20 +245,20 @@ def _date_warnings(case: Case, now: datetime, chat: ChatLog, tracking: TrackingT
                 f"placed ({fmt(ordered)}): is it this case's file?")))
         elif last is not None and last > now + _DISAGREE:
             out.append(Warning_(path=path, message=(
-                f"{what[1]} {fmt(last)} is later than now ({fmt(now)}): check the time and "
-                "the time zone")))
+                f"{what[1]} ({fmt(last)}) is later than now ({fmt(now)}): check the time "
+                "and the time zone")))
 
     by_file: dict[str, list[datetime]] = {}
     for m in chat.messages:
         by_file.setdefault(m.source, []).append(m.at)
     for path, times in by_file.items():
-        check(path, ("the chat starts", "the chat's last message is at"), min(times),
+        check(path, ("the chat starts", "the chat's last message"), min(times),
               max(times), margins["chat_days_before_order"])
     events: dict[str, list[datetime]] = {}
     for e in tracking.events:
         events.setdefault(e.source, []).append(e.at)
     for path, times in events.items():
-        check(path, ("the tracking starts", "the tracking's last event is at"), min(times),
+        check(path, ("the tracking starts", "the tracking's last event"), min(times),
               max(times), 0)
     for item in evidence:
         if item.kind in (EvidenceKind.preship_photo, EvidenceKind.preship_video) and item.captured_at:
