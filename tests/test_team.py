@@ -156,3 +156,12 @@ def test_csv_in_chinese_is_spreadsheet_friendly(tmp_path):
     cells = {v for r in rows for v in r.values()}
     assert not cells & {"true", "false", "1.000", "met", "missing", "overdue"}
     assert run("audit", root, "--csv", out, "--csv-lang", "fr").exit_code == 2
+
+
+def test_the_export_s_agent_column_fills_assignee(tmp_path):
+    from evidencepack.team.batch import CASE_KEYS, read_export
+
+    export = tmp_path / "export.csv"
+    export.write_text("退款编号,订单编号,客服\nR1,3817264530012345678,小美\n", encoding="utf-8")
+    rows = read_export(export).rows
+    assert rows[0].values["assignee"] == "小美" and CASE_KEYS["assignee"] == "assignee"
