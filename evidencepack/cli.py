@@ -106,10 +106,20 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 case_arg = click.argument("case_dir", type=click.Path(path_type=Path))
 
 
+jobs_option = click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+                           help="Worker processes (default: the usable cores).")
+# A lead scans the most urgent cases; 10,000 rows in a terminal are read by no one
+# (and take rich 15 s to lay out). JSON, CSV and HTML always hold every case.
+limit_option = click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
+                            help="Cases shown in the table, most urgent first (0: all); "
+                                 "--json, --csv and --html always hold every case.")
+
+
 def cases_root_options(command):
     """The arguments every command over a folder of cases shares (queue, audit)."""
     for decorate in reversed([click.argument("cases_root", type=click.Path(path_type=Path)),
-                              lang_option, now_option, checklists_option, json_option]):
+                              lang_option, now_option, checklists_option, jobs_option,
+                              limit_option, json_option]):
         command = decorate(command)
     return command
 
@@ -228,7 +238,13 @@ def _cycle_collector_off(command):
         from evidencepack.pack.render import without_cycle_collection
 
         with without_cycle_collection():
-            return command(*args, **kwargs)
+            try:
+                return command(*args, **kwargs)
+            finally:
+                # Turning the collector back on would make its next pass walk every
+                # object the build left (0.2-0.8 s after a large pack, per py-spy);
+                # the process is about to end, so they are set aside instead.
+                gc.freeze()
     return wrapper
 
 
@@ -364,7 +380,7 @@ def checklists_cmd(dispute_type, lang, checklists, as_json) -> None:
 
 @cli.command()
 @cases_root_options
-def queue(cases_root: Path, lang, now, checklists, as_json) -> None:
+def queue(cases_root: Path, lang, now, checklists, jobs, limit, as_json) -> None:
     """The to-do list: every case under CASES_ROOT, most urgent first.
 
     Overdue cases come first, then by time left to the next deadline, each with
@@ -374,14 +390,13 @@ def queue(cases_root: Path, lang, now, checklists, as_json) -> None:
     from evidencepack.team.audit import build_audit, queue_json
 
     # The queue is the audit's rows, which are already sorted most urgent first.
-    report = build_audit(cases_root, _options(lang, now, False, checklists))
+    report = build_audit(cases_root, _options(lang, now, False, checklists), jobs=jobs)
     if as_json:
         click.echo(json.dumps(queue_json(report), ensure_ascii=False, indent=2))
         return
     from evidencepack import terminal
 
-    rows = report.rows
-    terminal.print_queue(rows, lang or "zh")
+    terminal.print_queue(report.rows, lang or "zh", limit)
 
 
 @cli.command()
@@ -398,8 +413,8 @@ def queue(cases_root: Path, lang, now, checklists, as_json) -> None:
 @click.option("--no-history", is_flag=True,
               help="Do not record this audit in the history the dashboard's trend is drawn "
                    "from (audit-history.sqlite in EVIDENCEPACK_CACHE).")
-def audit(cases_root: Path, lang, now, checklists, as_json, csv_file, html_file, csv_lang,
-          no_history) -> None:
+def audit(cases_root: Path, lang, now, checklists, jobs, limit, as_json, csv_file,
+          html_file, csv_lang, no_history) -> None:
     """The team lead's report: every case under CASES_ROOT, item by item.
 
     \b
@@ -413,7 +428,7 @@ def audit(cases_root: Path, lang, now, checklists, as_json, csv_file, html_file,
     from evidencepack.team.audit import (audit_json, build_audit, check_output, with_history,
                                     write_csv, write_html)
 
-    report = build_audit(cases_root, _options(lang, now, False, checklists))
+    report = build_audit(cases_root, _options(lang, now, False, checklists), jobs=jobs)
     if not no_history:
         report = with_history(report)
     for path in (csv_file, html_file):
@@ -428,7 +443,7 @@ def audit(cases_root: Path, lang, now, checklists, as_json, csv_file, html_file,
         return
     from evidencepack import terminal
 
-    terminal.print_audit(report)
+    terminal.print_audit(report, limit)
     terminal.print_written([p for p in (csv_file, html_file) if p is not None], report.lang)
 
 
@@ -483,14 +498,10 @@ def batch(export: Path, cases_root: Path, out: Path, mapping, jobs, force, shard
     try:
         report = run_batch(export, cases_root, out, options=options,
                            generated_at=stamp, jobs=jobs, force=force, shard=the_shard,
-                           mapping=mapping, progress=progress)
+                           mapping=mapping, progress=progress, report_file=report_file)
     finally:
         progress.close()
-    data = json.dumps(report.to_json(), ensure_ascii=False, indent=2)
-    if report_file is not None:
-        from evidencepack.atomic import write_atomic
-
-        write_atomic(report_file, (data + "\n").encode("utf-8"))
+    data = report.text()
     if as_json:
         click.echo(data)
     else:

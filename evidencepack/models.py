@@ -65,6 +65,17 @@ class Warning_(Model):
         return f"{where}: {self.message}"
 
 
+def capped_warnings(warnings: list[Warning_], path: str, limit: int,
+                    unlisted: int = 0) -> list[Warning_]:
+    """At most ``limit`` warnings about one file, then one that counts the rest
+    (``unlisted`` more were counted and never kept)."""
+    more = max(0, len(warnings) - limit) + unlisted
+    if not more:
+        return warnings
+    return warnings[:limit] + [Warning_(path=path, message=f"{more:,} more problem(s) of this "
+                                                            "file not listed")]
+
+
 # --- chat -----------------------------------------------------------------
 
 class ChatRole(str, Enum):

@@ -24,7 +24,7 @@ from evidencepack.errors import CaseFileError, InputError, ParseError, UnsafePat
 from evidencepack.inputs.evidence import case_relative, folders_for, gather, inside
 from evidencepack.inputs.images import default_cache_dir
 from evidencepack.models import (ChatLog, ChatMessage, EvidenceItem, EvidenceKind,
-                                 TrackingFacts, TrackingTimeline, Warning_)
+                                 TrackingFacts, TrackingTimeline, Warning_, capped_warnings)
 from evidencepack.names import checklist_names, profile_names, require
 from evidencepack.options import CheckOptions
 from evidencepack.judge.profiles import Profile, load_profiles
@@ -161,7 +161,8 @@ def _parse_chat(case_dir: Path, case: Case, items: list[EvidenceItem]) -> ChatLo
         parsed = chat_mod.parse_chat_file(
             item.source(case_dir), item.path, tz=case.tz, seller_nicks=case.seller.nicks,
             shop=case.seller.shop, buyer_nick=case.buyer.nick,
-            header_pattern=case.chat.header_pattern, data=_read(case_dir, item))
+            header_pattern=case.chat.header_pattern, data=_read(case_dir, item),
+            max_messages=LIMITS["chat"]["max_messages_read"] - len(log.messages))
         log.messages.extend(parsed.messages)
         log.warnings.extend(parsed.warnings)
     log.messages.sort(key=lambda m: m.at)
@@ -189,6 +190,8 @@ def _parse_tracking(case_dir: Path, case: Case, items: list[EvidenceItem]) -> Tr
                     timeline.warnings.append(Warning_(path=item.path, line=ev.line, message=(
                         f"event {name} of {len(value):,} characters cut at "
                         f"{limits['max_event_chars']:,} (marked …)")))
+        timeline.warnings = capped_warnings(timeline.warnings, item.path,
+                                            LIMITS["files"]["max_warnings"])
         timelines.append(timeline)
     if not timelines:
         return TrackingTimeline(carrier=case.tracking.carrier or None,

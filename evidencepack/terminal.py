@@ -206,13 +206,24 @@ def _rule_text(rule) -> str:
     return f"{rule.kind}: " + ", ".join(parts)
 
 
-def print_queue(rows, lang: str) -> None:
+def _shown(rows: list, limit: int) -> list:
+    return rows if limit == 0 else rows[:limit]
+
+
+def _more(out: Console, total: int, shown: int, lang: str) -> None:
+    if total > shown:
+        out.print(Text(words(lang)["more_cases"].format(
+            more=f"{total - shown:,}", total=f"{total:,}"), style="dim"))
+
+
+def print_queue(rows, lang: str, limit: int = 0) -> None:
     zh = lang == "zh"
     W = words(lang)
     L = load_labels(lang)
+    shown = _shown(rows, limit)
     table = _table(W["col_case"], W["col_type"], W["col_score"], W["col_next_deadline"],
                    W["col_left"], W["col_first_missing"])
-    for r in rows:
+    for r in shown:
         if r.error and r.next_deadline is None:
             table.add_row(Text(_flat(Path(r.case_dir).name), style="red"), "", "", "",
                           Text(W["error"], style="bold red"),
@@ -228,7 +239,9 @@ def print_queue(rows, lang: str) -> None:
             _flat(r.first_missing)
         table.add_row(_flat(r.case_id), _flat(r.dispute_type_name or r.dispute_type), score,
                       f"{name} {at}".strip(), left, problem)
-    console().print(table)
+    out = console()
+    out.print(table)
+    _more(out, len(rows), len(shown), lang)
 
 
 def _flat(text: object) -> str:
@@ -242,7 +255,7 @@ _AUDIT_DEADLINES = {"respond_by": ("处理截止", "Respond by"),
                     "evidence_due": ("举证截止", "Evidence")}
 
 
-def print_audit(audit) -> None:
+def print_audit(audit, limit: int = 0) -> None:
     """`audit`: one row per case with every item's mark and every deadline, then the
     items that fail most across the team. Broken cases are rows, their errors below."""
     lang = audit.lang
@@ -262,7 +275,8 @@ def print_audit(audit) -> None:
     table.add_column(W["col_first_missing"], overflow="fold")
     marks = {**MARKS, "covered": ("·", "dim")}
     errors = []
-    for r in audit.rows:
+    shown = _shown(audit.rows, limit)
+    for r in shown:
         name = _flat(Path(r.case_dir).name)
         if r.error:
             errors.append(Text(f"{name}: {_flat(translate(r.error, lang))}", style="red"))
@@ -290,6 +304,7 @@ def print_audit(audit) -> None:
                                                                    r.dispute_type or "")),
                       score, items, *cells, last)
     out.print(table)
+    _more(out, len(audit.rows), len(shown), lang)
     out.print(Text(W["audit_legend"], style="dim"))
     for line in errors:
         out.print(line)

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from evidencepack.team.batch import ReasonTable, read_export, load_mapping, shard_of
+from evidencepack.team.batch import shard_of
+from evidencepack.team.export import ReasonTable, load_mapping, read_export
 from evidencepack.judge.checklist import load_checklists
 from evidencepack.cli import cli
 from tests.conftest import NOW, make_case, tree_digest
@@ -452,3 +453,46 @@ def test_carrier_alias_in_case_toml_is_not_a_difference(tmp_path):
     assert same.differs == []
     other = analyse(case, defaults={"tracking.carrier": "zhongtong"})
     assert [d[0] for d in other.differs] == ["tracking.carrier"]
+
+
+@pytest.mark.parametrize("reason, expected", [
+    ("售后服务态度恶劣", "after_sales_service"), ("售后态度恶劣", "after_sales_service"),
+    ("客服态度差，拒绝售后", "after_sales_service"), ("人为损坏", "buyer_misuse"),
+    ("已收到货仅退款", "refund_only_in_hand"), ("仅退款", None),
+    ("快递显示疑难件", "problem_parcel"), ("超派件无法送达", "problem_parcel"),
+])
+def test_the_reason_table_names_the_newer_dispute_types(reason, expected):
+    from evidencepack.judge.checklist import load_checklists
+
+    table = ReasonTable()
+    assert table.lookup(reason)[0] == expected
+    assert table.types() == set(load_checklists())
+
+
+def test_a_second_batch_on_the_same_out_is_refused(tmp_path):
+    """Two runs on one --out left a report whose hashes did not match the files: the
+    later run rebuilt packs the earlier had reported. Shards of one split share it."""
+    from evidencepack.team.batch import OutLock
+
+    root = tmp_path / "cases"
+    make_case(root, case_id="TB-L-1", dispute_type="not_received", photos=1)
+    export = write_export(tmp_path / "refunds.csv", [_row("TB-L-1", "未收到货")],
+                          chinese=False, encoding="utf-8-sig")
+    out, report = tmp_path / "out", tmp_path / "report.json"
+    args = ["batch", str(export), "--cases-root", str(root), "--out", str(out), "-j", "1",
+            "--now", NOW, "--generated-at", GENERATED_AT, "--report", str(report)]
+    for held, extra in ((None, []), ((1, 2), [])):
+        with OutLock(out, shared=held is not None):  # the other batch, still running
+            result = CliRunner().invoke(cli, args + extra)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.strip() == (
+            f"evidencepack: error: {out}: another batch is writing to this folder; its report "
+            "would name packs this run replaces (wait for it to finish, or choose another --out)")
+        assert not report.exists() and not list(out.iterdir())
+    with OutLock(out, shared=True):
+        result = CliRunner().invoke(cli, args + ["--shard", "2/2"])
+    assert result.exit_code in (0, 1), result.output
+    result = CliRunner().invoke(cli, args)  # and once the other is done
+    assert result.exit_code == 0, result.output
+    rows = json.loads(report.read_text(encoding="utf-8"))["rows"]
+    assert [p.name for p in out.iterdir()] and rows[0]["status"] in ("built", "skipped")

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from evidencepack.cli import cli
-from tests.conftest import NOW, make_case, tree_digest
+from tests.conftest import CHAT, NOW, make_case, tree_digest
 
 
 def run(*args, env=None):
@@ -214,3 +214,21 @@ def test_images_inside_the_case_is_refused_before_any_pdf_is_written(tmp_path):
     result = run("build", case, "-o", out, "--images", case / "other" / "pages")
     assert result.exit_code == 2 and "--images would write inside the case folder" in result.stderr
     assert not out.exists() and tree_digest(case) == before
+
+
+@pytest.mark.parametrize("year", ["0001", "9999"])
+def test_chat_and_tracking_times_in_year_1_or_9999_are_skipped_with_a_warning(tmp_path, year):
+    """Only case.toml's dates were tried in the issue; the same years in a chat header or
+    a tracking row are that line's warning, and the case is still judged."""
+    case = make_case(tmp_path / "cases", photos=0,
+                     chat=CHAT + f"{year}-12-31 23:59:59 小王爱购物\n你好\n")
+    (case / "tracking" / "t.csv").write_text(
+        f"time,location,description\n{year}-01-01 00:10:00,杭州,签收\n", encoding="utf-8")
+    result = run("check", case, "--json", "--now", NOW)
+    assert result.exit_code in (0, 1), result.output
+    warnings = json.loads(result.stdout)["warnings"]
+    y = int(year)
+    assert any(w.startswith("chat/千牛聊天记录.txt:") and f"(year {y} is outside 1990-2100); "
+               "message skipped" in w for w in warnings), warnings
+    assert f"tracking/t.csv:2: row has no readable time ('{year}-01-01 00:10:00'); skipped" \
+        in warnings

@@ -162,6 +162,13 @@ CORPUS: dict[str, tuple] = {
     "IMG_1234.heic": (fake_heic, UNREADABLE, False),
     "exif-garbage-date.jpg": (lambda: exif_jpeg(date="garbage!!"),
                               "EXIF date 'garbage!!' is not a date; not used", True),
+    # A camera whose clock was never set; year 1 or 9999 was taken as the capture time.
+    "exif-year-0001.jpg": (lambda: exif_jpeg(date="0001:01:01 00:00:00"),
+                           "EXIF date '0001:01:01 00:00:00': year 1 is outside 1990-2100; not used",
+                           True),
+    "exif-year-9999.jpg": (lambda: exif_jpeg(date="9999:12:31 23:59:59"),
+                           "EXIF date '9999:12:31 23:59:59': year 9999 is outside 1990-2100; "
+                           "not used", True),
     "exif-orientation-9.jpg": (lambda: exif_jpeg(orientation=9),
                                "EXIF orientation 9 is invalid; shown as stored", True),
 }

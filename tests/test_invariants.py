@@ -496,7 +496,7 @@ _EXPORT_PIECES = st.sampled_from([
 @FAST
 @given(pieces=st.lists(_EXPORT_PIECES, max_size=12), noise=st.binary(max_size=200))
 def test_arbitrary_batch_exports_are_rows_or_input_errors(tmp_path, suffix, pieces, noise):
-    from evidencepack.team.batch import read_export
+    from evidencepack.team.export import read_export
 
     path = tmp_path / f"export{suffix}"
     path.write_bytes("".join(pieces).encode("utf-8") + noise)

@@ -155,7 +155,22 @@ def _events_at_limit(case):
                                                       encoding="utf-8")
 
 
+def _dense_chat(n: int):
+    """``n`` one-character messages: the most a chat file can hold per byte."""
+    def make(case):
+        (case / "chat" / "千牛聊天记录.txt").write_text("".join(
+            f"2024-02-{1 + i // 86400:02d} {i // 3600 % 24:02d}:{i // 60 % 60:02d}:"
+            f"{i % 60:02d} {'ab'[i % 2]}\n好\n" for i in range(n)), encoding="utf-8")
+    return make
+
+
 MEMORY_CASES = {**{name: make for name, (make, _, _) in REFUSED.items()},
+                "max_messages_read one-character messages":
+                    _dense_chat(LIMITS["chat"]["max_messages_read"]),
+                "16 MB of one-character messages": _dense_chat(615_000),
+                "16 MB of chat headers with an impossible date": lambda case: (
+                    case / "chat" / "bad.txt").write_text(
+                    "2024-13-45 10:00:00 a\n好\n" * 590_000, encoding="utf-8"),
                 "max_messages + 1 messages": _messages, "a 1 GB flate bomb in reports/": _bomb,
                 "490 files": _files_at_limit, "2,000 tracking events": _events_at_limit,
                 "a 200,000-character tracking line": lambda case: (
@@ -173,3 +188,38 @@ def test_peak_memory_stays_under_1_gb(tmp_path, name):
         mb = peak_mb(*command)
         print(f"{name}: {command[0]} {mb:.0f} MB")
         assert mb < 1000, (name, command[0], mb)
+
+
+def test_a_case_over_max_messages_read_is_refused_while_reading(tmp_path, monkeypatch):
+    """615,000 one-character messages fit in one 16 MB file and took `check` to 972 MB:
+    the limit counts every chat file of the case together. (The real limit is measured
+    in test_peak_memory_stays_under_1_gb; here it is lowered to keep the test quick.)"""
+    monkeypatch.setitem(LIMITS["chat"], "max_messages_read", 7)
+    case = make_case(tmp_path / "cases", photos=0, chat=chat_of(5))
+    (case / "chat" / "second.txt").write_text(chat_of(3), encoding="utf-8")
+    before = tree_digest(case)
+    result = run("check", case, "--now", NOW)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == (
+        "evidencepack: error: chat/second.txt: line 5: the case's chat files hold more than 7 "
+        "messages, the limit one case may hold (export only this order's conversation)")
+    assert tree_digest(case) == before
+    (case / "chat" / "second.txt").write_text(chat_of(2), encoding="utf-8")
+    assert run("check", case, "--now", NOW).exit_code in (0, 1)  # 7 is within it
+
+
+def test_warnings_about_one_file_are_capped_and_counted(tmp_path):
+    """615,000 unreadable chat headers were 615,000 warnings (624 MB), and 500 such files
+    added up; tracking rows likewise. The first max_warnings are kept, the rest counted."""
+    limit = LIMITS["files"]["max_warnings"]
+    case = make_case(tmp_path / "cases", photos=0,
+                     chat=CHAT + "2024-13-45 10:00:00 小王爱购物\n好\n" * (limit + 50))
+    (case / "tracking" / "t.csv").write_text("time,location,description\n"
+                                             + "x,杭州,到达\n" * (limit + 7), encoding="utf-8")
+    analysis = analyse(case, Options(now=NOW))
+    # The tracking file's last warning: it holds no readable event.
+    for path, more in (("chat/千牛聊天记录.txt", 50), ("tracking/t.csv", 8)):
+        mine = [str(w) for w in analysis.warnings if w.path == path]
+        assert len(mine) == limit + 1, (path, len(mine))
+        assert mine[-1] == f"{path}: {more} more problem(s) of this file not listed"
+    assert analysis.facts()["chat_messages"] > 0  # the readable messages are all there

@@ -135,6 +135,23 @@ def test_every_claim_cites_the_page_its_exhibit_is_on(packs, name, lang):
         assert re.search(rf"(?m)^{first} \S+/", pages[number - 1]), (labels, number)
 
 
+def test_every_dispute_type_argues_its_case(tmp_path):
+    """A type with no claims file would hand the arbitrator an empty points page."""
+    from evidencepack.judge.checklist import load_checklists
+    from evidencepack.judge.claims import argue, load_claims
+
+    types = set(load_checklists())
+    assert set(load_claims().types) == types
+    for dispute_type in sorted(types):
+        case = make_case(tmp_path / dispute_type, dispute_type=dispute_type)
+        for lang in ("zh", "en"):
+            argument = argue(analyse(case, Options(now=NOW, lang=lang)))
+            assert argument.points, dispute_type
+            assert any(c.id == "chat_record" for c in argument.claims), dispute_type
+            if lang == "zh":
+                assert not re.search(r"[A-Za-z]{3,}", argument.points), dispute_type
+
+
 def test_claims_are_only_what_the_evidence_supports(packs):
     _, out, _ = packs["not-received", "zh"]
     claims_page = pdf_text(out)[1].split("卖家主张与对应证据")[1]

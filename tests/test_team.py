@@ -92,7 +92,8 @@ def test_audit_history_is_kept_and_drawn_as_a_trend(tmp_path):
     assert [p["at"] for p in history] == ["2024-03-12T09:00:00+08:00", NOW]  # same now: replaced
     with sqlite3.connect(cache / "audit-history.sqlite") as db:
         assert db.execute("SELECT COUNT(*) FROM audits").fetchone() == (2,)
-    assert not (cache / "index.sqlite").exists()  # its own file, beside the case index
+    from evidencepack.team.index import INDEX_FILE
+    assert (cache / INDEX_FILE).exists() and INDEX_FILE != "audit-history.sqlite"  # beside it
 
 
 # --- the dashboard in a browser ----------------------------------------------------------
@@ -159,7 +160,7 @@ def test_csv_in_chinese_is_spreadsheet_friendly(tmp_path):
 
 
 def test_the_export_s_agent_column_fills_assignee(tmp_path):
-    from evidencepack.team.batch import CASE_KEYS, read_export
+    from evidencepack.team.export import CASE_KEYS, read_export
 
     export = tmp_path / "export.csv"
     export.write_text("退款编号,订单编号,客服\nR1,3817264530012345678,小美\n", encoding="utf-8")

@@ -183,3 +183,41 @@ def test_missing_file_and_missing_case_folder_are_bad_input(pack, tmp_path):
     assert run("verify", tmp_path / "nope.pdf").exit_code == 2
     result = run("verify", pdf, "--case", tmp_path / "no-such-case")
     assert result.exit_code == 2 and "case folder does not exist" in result.stderr
+
+
+@pytest.mark.parametrize("beside, problem", [
+    ("null", "it is not a JSON object"),  # was OK, the PDF's bytes never checked
+    ("[]", "it is not a JSON object"),
+    ('{"pdf": "x", "inputs": []}', "it records no pdf.sha256"),  # was exit 3
+    ('{"pdf": {"sha256": 5}, "inputs": []}', "it records no pdf.sha256"),  # was exit 3
+    ('{"pdf": {"sha256": "ab", "pages": "x"}, "inputs": []}', "pdf.pages is not a whole number"),
+])
+def test_a_malformed_manifest_beside_the_pdf_is_a_mismatch_never_ok(pack, tmp_path, beside,
+                                                                     problem):
+    _, pdf = pack
+    copy = copy_pack(pdf, tmp_path)
+    copy.with_suffix(".manifest.json").write_text(beside, encoding="utf-8")
+    result = run("verify", copy)
+    assert result.exit_code == 1, result.output
+    assert f"{copy.name}: MISMATCH" in result.stdout
+    assert f"{copy.stem}.manifest.json: not an evidencepack manifest ({problem})" in result.stdout
+
+
+@pytest.mark.parametrize("embedded, problem", [
+    ('{"inputs": [{"path": ["a"], "sha256": "ab"}]}', "inputs[0] is not a file path with its sha256"),
+    ('{"inputs": [{"path": "case.toml", "sha256": 5}]}', "inputs[0] is not a file path with its sha256"),
+    ('{"inputs": [], "pages": "ten"}', "pages is not a whole number"),
+    ('{"inputs": [], "case_id": {"a": 1}}', "case_id is not text"),
+])
+def test_a_malformed_embedded_manifest_is_one_line_exit_2(pack, tmp_path, embedded, problem):
+    """Each was an internal error (exit 3) with --case."""
+    case, pdf = pack
+    writer = PdfWriter(clone_from=pdf)
+    del writer._root_object["/Names"]
+    writer.add_attachment("manifest.json", embedded.encode())
+    forged = tmp_path / "forged.pdf"
+    writer.write(forged)
+    result = CliRunner().invoke(cli, ["verify", str(forged), "--case", str(case)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == (f"evidencepack: error: {forged}: the embedded manifest.json "
+                                     f"is not an evidencepack manifest ({problem})")

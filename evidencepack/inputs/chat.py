@@ -20,8 +20,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from evidencepack.errors import InputError, ParseError
-from evidencepack.models import ChatLog, ChatMessage, ChatRole, Warning_
+from evidencepack.models import ChatLog, ChatMessage, ChatRole, Warning_, capped_warnings
 from evidencepack.judge.tagging import tag_messages
+from evidencepack.inputs.safeio import LIMITS
 from evidencepack.inputs.textio import decode_text, delimiter_of
 from evidencepack.inputs.times import parse_time
 
@@ -149,10 +150,15 @@ class _Reader:
     display: str
     tz: ZoneInfo
     roles: _RoleContext
+    max_messages: int | None = None
     messages: list[ChatMessage] = field(default_factory=list)
     warnings: list[Warning_] = field(default_factory=list)
+    unlisted: int = 0  # warnings past max_warnings: counted, not kept
 
     def warn(self, line: int | None, message: str) -> None:
+        if len(self.warnings) >= LIMITS["files"]["max_warnings"]:
+            self.unlisted += 1
+            return
         self.warnings.append(Warning_(path=self.display, line=line, message=message))
 
     def add(self, *, line: int, time: object, sender: object, text: object,
@@ -181,6 +187,13 @@ class _Reader:
                 self.warn(line, f"unknown role {_short(str(role))!r}; role taken from the sender name")
         if chat_role is None:
             chat_role = self.roles.role_of(sender)
+        if self.max_messages is not None and len(self.messages) >= self.max_messages:
+            # Refused while reading: 600,000 one-character messages fit in 16 MB
+            # and took `check` to 972 MB.
+            raise ParseError(f"line {line:,}: the case's chat files hold more than "
+                             f"{LIMITS['chat']['max_messages_read']:,} messages, the limit one "
+                             "case may hold", path=self.display,
+                             remedy="export only this order's conversation")
         self.messages.append(ChatMessage(
             at=at, sender=sender, role=chat_role, text=text,
             kind=_kind_of(text, chat_role, sender), source=self.display, line=line))
@@ -494,12 +507,14 @@ def _parse_json(text: str, reader: _Reader) -> None:
 
 def parse_chat_file(path: Path, display: str, *, tz: ZoneInfo, seller_nicks: list[str],
                     shop: str | None = None, buyer_nick: str | None = None,
-                    header_pattern: str | None = None, data: bytes | None = None) -> ChatLog:
+                    header_pattern: str | None = None, data: bytes | None = None,
+                    max_messages: int | None = None) -> ChatLog:
     """Read one chat export into time-ordered, tagged messages.
 
     Lines that cannot be read become warnings; a file with content but not a
     single readable message is a ParseError, because an empty chat section in
-    a pack would silently lose the seller's strongest evidence.
+    a pack would silently lose the seller's strongest evidence. Past
+    ``max_messages`` messages it is a ParseError too (data/limits.toml).
     """
     suffix = path.suffix.lower()
     if suffix not in TEXT_SUFFIXES | CSV_SUFFIXES | JSON_SUFFIXES:
@@ -514,7 +529,8 @@ def parse_chat_file(path: Path, display: str, *, tz: ZoneInfo, seller_nicks: lis
     text, _encoding = decode_text(data, display)
     # Exports mix \r\n, \n and bare \r (old Mac-style tools); editors count all.
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
-    reader = _Reader(display, tz, _RoleContext.make(seller_nicks, shop, buyer_nick))
+    reader = _Reader(display, tz, _RoleContext.make(seller_nicks, shop, buyer_nick),
+                     max_messages=max_messages)
     if not text.strip():
         reader.warn(None, "the chat file is empty")
         return ChatLog(messages=[], warnings=reader.warnings)
@@ -533,7 +549,8 @@ def parse_chat_file(path: Path, display: str, *, tz: ZoneInfo, seller_nicks: lis
         raise ParseError(f"no chat message could be read; first problem: {problem}", path=display)
     messages = sorted(reader.messages, key=lambda m: m.at)
     tag_messages(messages)
-    return ChatLog(messages=messages, warnings=reader.warnings)
+    return ChatLog(messages=messages, warnings=capped_warnings(
+        reader.warnings, display, LIMITS["files"]["max_warnings"], reader.unlisted))
 
 
 

@@ -23,6 +23,7 @@ from PIL import Image, ImageFile, ImageFilter, ImageStat, UnidentifiedImageError
 from evidencepack.atomic import write_atomic
 from evidencepack.models import ImageInfo
 from evidencepack.inputs.safeio import LIMITS, read_verified
+from evidencepack.inputs.times import in_range
 
 # 12 MP phone photos are normal; 64 MP phones exist. Past this, a file is more
 # likely a decompression bomb than evidence.
@@ -90,6 +91,12 @@ def _exif_time(img: Image.Image, tz: ZoneInfo) -> tuple[datetime | None, str | N
         naive = datetime.strptime(text[:19], "%Y:%m:%d %H:%M:%S")
     except ValueError:
         return None, f"EXIF date {text[:40]!r} is not a date; not used"
+    try:
+        # A camera whose clock was never set says 0001 or 9999, and applying an
+        # offset to either overflows.
+        in_range(naive)
+    except ValueError as exc:
+        return None, f"EXIF date {text[:40]!r}: {exc}; not used"
     offset = str(sub.get(_OFFSET_TIME_ORIGINAL) or "").strip().strip("\x00")
     if len(offset) == 6 and offset[0] in "+-" and offset[3] == ":":
         try:

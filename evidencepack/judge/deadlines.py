@@ -26,6 +26,11 @@ NAMES = {
     "logistics_appeal_by": ("物流异常申诉截止", "Logistics appeal by"),
 }
 
+# "May intervene from" is a moment, not a duty: once it is past, the clock has
+# not been missed, it has simply started. So is a clock that binds the buyer,
+# not the seller.
+SETTLED_WHEN_PASSED = frozenset({"intervention_possible_at", "return_ship_by"})
+
 # Tracking statuses that are a logistics anomaly the moment the courier reports them.
 ANOMALY_STATUSES = {TrackingStatus.problem, TrackingStatus.held, TrackingStatus.mis_sorted,
                     TrackingStatus.returning}
@@ -43,7 +48,15 @@ class Deadline(BaseModel):
     everyday_at: AwareDatetime | None = None
 
 
-def urgency(at: datetime | None, now: datetime) -> tuple[Urgency, float | None]:
+def urgency(at: datetime | None, now: datetime, name: str = "") -> tuple[Urgency, float | None]:
+    """The deadline ``name``'s status and hours left at ``now``."""
+    status, left = _urgency(at, now)
+    if name in SETTLED_WHEN_PASSED and status == "overdue":
+        return "passed", left
+    return status, left
+
+
+def _urgency(at: datetime | None, now: datetime) -> tuple[Urgency, float | None]:
     if at is None:
         return "unknown", None
     # Subtracting two times that share a zone object gives wall-clock hours;
@@ -106,28 +119,22 @@ def compute(case: Case, profile: Profile, now: datetime, lang: str = "zh", *,
     out: list[Deadline] = []
 
     def add(name: str, at: datetime | None, source: str, assumed: bool = False,
-            settled_when_passed: bool = False, everyday_at: datetime | None = None) -> None:
-        status, left = urgency(at, now)
-        # "May intervene from" is a moment, not a duty: once it is past, the
-        # clock has not been missed, it has simply started. So is a clock that
-        # binds the buyer, not the seller.
-        if settled_when_passed and status == "overdue":
-            status = "passed"
+            everyday_at: datetime | None = None) -> None:
+        status, left = urgency(at, now, name)
         label = NAMES[name][0 if zh else 1]
         out.append(Deadline(name=name, label=label, at=at.astimezone(tz) if at else None,
                             status=status, hours_left=left, source=source, assumed=assumed,
                             everyday_at=everyday_at.astimezone(tz) if everyday_at else None))
 
     def clock(name: str, start: datetime, field: str, start_source: str = "",
-              settled_when_passed: bool = False, holiday_start: datetime | None = None) -> None:
+              holiday_start: datetime | None = None) -> None:
         hours = getattr(rules, field)
         assumed = bool(getattr(rules, field + "_assumed", False))
         everyday = _after(start, hours) if hours is not None else None
         holiday = _holiday(profile, field, start, case.opened_at)
         source = f"{profile.id} profile: {field}" + (f" ({start_source})" if start_source else "")
         if holiday is None:
-            add(name, everyday, source, assumed=assumed and everyday is not None,
-                settled_when_passed=settled_when_passed)
+            add(name, everyday, source, assumed=assumed and everyday is not None)
             return
         # The window and its figures are the platform's announcement for one year;
         # a later year's rule may differ, so a stretched clock is never certain.
@@ -136,19 +143,18 @@ def compute(case: Case, profile: Profile, now: datetime, lang: str = "zh", *,
         add(name, _after(start, getattr(holiday, field)),
             f"{profile.id} holiday rule: {holiday.name}"
             + (" (window assumed)" if holiday.assumed else ""), assumed=True,
-            settled_when_passed=settled_when_passed, everyday_at=everyday)
+            everyday_at=everyday)
 
     clock("respond_by", case.opened_at, "respond_hours")
     complaint = case.rule_complaint_at
     if complaint is not None and rules.rule_complaint_intervention_hours is not None:
         add("intervention_possible_at", _after(complaint, rules.rule_complaint_intervention_hours),
-            f"{profile.id} profile: rule_complaint_intervention_hours (rule_complaint_at)",
-            settled_when_passed=True)
+            f"{profile.id} profile: rule_complaint_intervention_hours (rule_complaint_at)")
     else:
         hours = rules.intervention_after_hours
         add("intervention_possible_at",
             _after(case.opened_at, hours) if hours is not None else None,
-            f"{profile.id} profile: intervention_after_hours", settled_when_passed=True,
+            f"{profile.id} profile: intervention_after_hours",
             assumed=rules.intervention_after_hours_assumed)
     intervened = case.intervention_at or (complaint if rules.rule_complaint_intervention_hours
                                           is not None else None)
@@ -163,7 +169,7 @@ def compute(case: Case, profile: Profile, now: datetime, lang: str = "zh", *,
     # The return and refund clocks exist once their start is known.
     if case.return_approved_at is not None:
         clock("return_ship_by", case.return_approved_at, "return_ship_hours",
-              "return_approved_at", settled_when_passed=True)
+              "return_approved_at")
     if case.shipping_insurance and case.return_waybill_at is not None:
         clock("return_insurance_refund_at", case.return_waybill_at,
               "return_insurance_refund_hours", "return_waybill_at")

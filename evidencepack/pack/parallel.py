@@ -212,22 +212,27 @@ class Laid:
     pdf: bytes = b""
 
 
+@contextmanager
 def font_faces(css: str, fetcher):
     """One WeasyPrint font configuration for every layout of a pack, to pass to
     ``lay_out`` and ``render``.
 
     The stylesheet's @font-face fonts (the --font file; the fetcher refuses any
     other) are loaded into it here, once, before a layout process is forked:
-    every process has them, and WeasyPrint's temporary copy of each, removed with
-    the configuration, is made once in this process. (A forked process ends
-    without collecting what it made.)
+    every process has them, and WeasyPrint's temporary copy of each is made once
+    in this process. WeasyPrint removes those copies when the configuration is
+    collected, which a forked process never does and a build that ends with the
+    collector frozen (cli) never reaches: they are removed when the layout is done.
     """
     from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
 
     config = FontConfiguration()
-    CSS(string=css, url_fetcher=fetcher.weasy, font_config=config)
-    return config
+    try:
+        CSS(string=css, url_fetcher=fetcher.weasy, font_config=config)
+        yield config
+    finally:
+        config.__del__()  # WeasyPrint's own clean-up (removes its temporary folder)
 
 
 def lay_out(html: str, css: str, fetcher, exchange=None, fonts=None):

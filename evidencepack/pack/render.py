@@ -508,27 +508,27 @@ def render_pdf(analysis: Analysis, opts: BuildOptions, *, recipe_step: int = 0,
         return parallel.split(template.render(**{**context, "toc_pages": pages})).front
 
     try:
-        fonts = parallel.font_faces(css, fetcher)
-        stitched = parallel.render(pieces, cut, css, fetcher, front, fonts) if cut else None
-        if stitched is not None:
-            writer, anchors = stitched.pdf_writer, stitched.anchors
-            pages = len(writer.pages)
-            from pypdf.generic import TextStringObject
+        with parallel.font_faces(css, fetcher) as fonts:
+            stitched = parallel.render(pieces, cut, css, fetcher, front, fonts) if cut else None
+            if stitched is not None:
+                writer, anchors = stitched.pdf_writer, stitched.anchors
+                pages = len(writer.pages)
+                from pypdf.generic import TextStringObject
 
-            for name, data, description in embedded(pages):
-                attached = writer.add_attachment(name, data)
-                attached.description = TextStringObject(description)
-                attached.creation_date = attached.modification_date = opts.generated_at
-        else:
-            writer = None
-            document = parallel.lay_out(parallel.whole(html), css, fetcher, fonts=fonts)
-            pages = len(document.pages)
-            anchors = {name: index for index, page in enumerate(document.pages)
-                       for name in page.anchors}
-            pdf = document.write_pdf(attachments=[
-                Attachment(file_obj=io.BytesIO(data), name=name, description=description,
-                           created=opts.generated_at, modified=opts.generated_at)
-                for name, data, description in embedded(pages)])
+                for name, data, description in embedded(pages):
+                    attached = writer.add_attachment(name, data)
+                    attached.description = TextStringObject(description)
+                    attached.creation_date = attached.modification_date = opts.generated_at
+            else:
+                writer = None
+                document = parallel.lay_out(parallel.whole(html), css, fetcher, fonts=fonts)
+                pages = len(document.pages)
+                anchors = {name: index for index, page in enumerate(document.pages)
+                           for name in page.anchors}
+                pdf = document.write_pdf(attachments=[
+                    Attachment(file_obj=io.BytesIO(data), name=name, description=description,
+                               created=opts.generated_at, modified=opts.generated_at)
+                    for name, data, description in embedded(pages)])
     except RenderError:
         raise
     except Exception as exc:  # noqa: BLE001 - layout errors must not be tracebacks

@@ -74,6 +74,36 @@ class VerifyReport(BaseModel):
         self.notes.append(note)
 
 
+def manifest_problem(data: object, *, beside: bool = False) -> str | None:
+    """Why ``data`` is not a manifest verify can rely on (None when it is).
+
+    Both manifests are input: a field of the wrong type was an internal error
+    (exit 3), and a manifest file holding ``null`` let verify say OK without
+    checking the PDF's bytes.
+    """
+    if not isinstance(data, dict):
+        return "it is not a JSON object"
+    inputs = data.get("inputs")
+    if not isinstance(inputs, list):
+        return "it lists no inputs"
+    for i, row in enumerate(inputs):
+        if not (isinstance(row, dict) and isinstance(row.get("path"), str)
+                and isinstance(row.get("sha256"), str)
+                and isinstance(row.get("label"), (str, type(None)))):
+            return f"inputs[{i}] is not a file path with its sha256"
+    for key in ("case_id", "generated_at", "input_digest"):
+        if not isinstance(data.get(key), (str, type(None))):
+            return f"{key} is not text"
+    pdf = data.get("pdf")
+    if beside and not (isinstance(pdf, dict) and isinstance(pdf.get("sha256"), str)):
+        return "it records no pdf.sha256"
+    for where, pages in (("pages", data.get("pages")),
+                         ("pdf.pages", pdf.get("pages") if isinstance(pdf, dict) else None)):
+        if pages is not None and type(pages) is not int:
+            return f"{where} is not a whole number"
+    return None
+
+
 def embedded_manifest(pdf: Path) -> dict:
     """The manifest.json attached to a pack; InputError when there is none."""
     from pypdf import PdfReader
@@ -92,8 +122,10 @@ def embedded_manifest(pdf: Path) -> dict:
         data = json.loads(found[0])
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"the embedded manifest.json is not valid JSON ({exc})", path=pdf) from exc
-    if not isinstance(data, dict) or not isinstance(data.get("inputs"), list):
-        raise InputError("the embedded manifest.json is not an evidencepack manifest", path=pdf)
+    problem = manifest_problem(data)
+    if problem:
+        raise InputError(f"the embedded manifest.json is not an evidencepack manifest ({problem})",
+                         path=pdf)
     return data
 
 
@@ -117,14 +149,16 @@ def verify_pack(pdf: Path, case_dir: Path | None = None) -> VerifyReport:
             beside = json.loads(beside_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             report.fail(f"{beside_path.name}: not readable as JSON ({exc})")
+        else:
+            if problem := manifest_problem(beside, beside=True):
+                report.fail(f"{beside_path.name}: not an evidencepack manifest ({problem})")
+                beside = None
     else:
         report.unverified(f"no {beside_path.name} beside the PDF: its own bytes cannot be "
                           "vouched for, only what it embeds (keep the manifest with the PDF)")
-    recorded = ((beside or {}).get("pdf") or {}) if isinstance(beside, dict) else {}
+    recorded = beside["pdf"] if beside is not None else {}
     expected = recorded.get("sha256")
-    if beside is not None and expected is None:
-        report.fail(f"{beside_path.name} records no pdf.sha256")
-    elif expected and expected != actual:
+    if expected and expected != actual:
         report.fail(f"{pdf.name}: the PDF's bytes changed since it was built (sha256 {actual[:16]}…, "
                     f"{beside_path.name} records {expected[:16]}…)")
     elif expected:

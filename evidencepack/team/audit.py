@@ -28,6 +28,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import signal
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, Field
 
 from evidencepack.judge.checklist import load_checklists
-from evidencepack.judge.deadlines import NAMES as DEADLINE_NAMES, time_left_text
+from evidencepack.judge.deadlines import NAMES as DEADLINE_NAMES, time_left_text, urgency
 from evidencepack.atomic import write_atomic
 from evidencepack.inputs.case import CASE_FILE
 from evidencepack.errors import EvidencePackError, InputError
@@ -47,6 +49,7 @@ from evidencepack.resources import builtin_templates
 from evidencepack.inputs.images import default_cache_dir
 from evidencepack.team.agents import (AgentSummary, chat_agent, chat_figures, reply_targets,
                                       summarise_agents)
+from evidencepack.workers import process_context, workers
 
 SCHEMA = "evidencepack.audit/1"
 TEMPLATES = builtin_templates()
@@ -154,74 +157,92 @@ def _is_case(folder: Path) -> bool:
     return (folder / CASE_FILE).is_file() or (folder.is_dir() and (folder / CASE_FILE).is_symlink())
 
 
-def _deadlines(deadlines) -> dict[str, Any]:
-    """A row's deadline fields: every deadline and the most urgent pending one."""
-    out = [AuditDeadline(name=d.name, label=d.label, at=d.at, status=d.status,
-                         hours_left=d.hours_left, assumed=d.assumed) for d in deadlines]
-    pending = [d for d in out if d.at is not None and d.status != "passed"]
-    pending.sort(key=lambda d: (URGENCY_RANK[d.status], d.at))
-    first = pending[0] if pending else None
-    return dict(deadlines=out, next_deadline=first.name if first else None,
-                next_deadline_at=first.at if first else None,
-                status=first.status if first else "unknown",
-                hours_left=first.hours_left if first else None)
-
-
-def _assignee(case, folder: Path, root: Path, messages) -> tuple[str | None, str | None]:
-    """(agent, where it came from): case.toml, the agent's folder the case sits in
-    (``cases/小美/TB-…``), else the sub-account that answered in the chat."""
+def _assignee(case, messages) -> tuple[str | None, str | None]:
+    """(agent, where it came from) as the case itself says: case.toml, else the
+    sub-account that answered in the chat. The agent's folder (``cases/小美/TB-…``)
+    comes in between; build_audit knows the root (see _agent_folders)."""
     if case is not None and case.assignee:
         return case.assignee, "case.toml"
-    if folder.parent != root:
-        return folder.parent.name, "folder"
     from_chat = chat_agent(messages)
     return (from_chat, "chat") if from_chat else (None, None)
 
 
-def _row(folder: Path, root: Path, a: Analysis) -> AuditRow:
+def _row(folder: Path, a: Analysis) -> AuditRow:
     r = a.report
     missing = r.missing
     chat = chat_figures(a.chat.messages)
-    assignee, assignee_source = _assignee(a.case, folder, root, a.chat.messages)
-    return AuditRow(
+    assignee, assignee_source = _assignee(a.case, a.chat.messages)
+    return _with_urgency(AuditRow(
         case_dir=str(folder), case_id=a.case.case_id, platform=a.case.platform,
         dispute_type=r.dispute_type, dispute_type_name=r.name, complete=r.complete,
         score=r.score, satisfied_units=r.satisfied_units, required_units=r.required_units,
         items=[AuditItem(id=i.id, title=i.title, level=i.level, group=i.group,
                          status=i.status, group_met=i.group_met, reasons=i.reasons)
                for i in r.items],
-        **_deadlines(a.deadlines),
+        deadlines=_audit_deadlines(a.deadlines),
         first_missing_id=missing[0].id if missing else None,
         first_missing=missing[0].title if missing else None,
         assignee=assignee, assignee_source=assignee_source,
         **chat.model_dump(include={"rude", "off_platform", "first_reply_minutes",
-                                   "reply_minutes"}))
+                                   "reply_minutes"})))
 
 
-def _broken_row(folder: Path, root: Path, error: str, options: CheckOptions,
-                profiles) -> AuditRow:
+def _audit_deadlines(deadlines) -> list[AuditDeadline]:
+    return [AuditDeadline(name=d.name, label=d.label, at=d.at, status=d.status,
+                          hours_left=d.hours_left, assumed=d.assumed) for d in deadlines]
+
+
+def _broken_row(folder: Path, error: str, options: CheckOptions, checklists,
+                profiles) -> tuple[AuditRow, str | None]:
     """A case whose files cannot all be read: still a row with its deadlines when its
-    case.toml can be, so a lead does not lose sight of a case about to go overdue."""
+    case.toml can be, so a lead does not lose sight of a case about to go overdue;
+    and its dispute type's name."""
     from evidencepack.inputs.case import read_case
     from evidencepack.judge.deadlines import compute
 
-    assignee, source = _assignee(None, folder, root, [])
-    row = AuditRow(case_dir=str(folder), error=error, status="error", assignee=assignee,
-                   assignee_source=source)
+    row = AuditRow(case_dir=str(folder), error=error, status="error")
     try:
         case = read_case(folder).case
         profile = profiles[case.platform]
-        checklist = load_checklists(list(options.checklist_dirs)).get(case.dispute_type)
+        checklist = (checklists or load_checklists(list(options.checklist_dirs))).get(
+            case.dispute_type)
     except (EvidencePackError, KeyError):
-        return row
+        return row, None
     now = (options.now or datetime.now(case.tz)).astimezone(case.tz)
     lang = options.lang or "zh"
-    deadlines = _deadlines(compute(case, profile, now, lang))
-    return row.model_copy(update={
-        **deadlines, "status": "error", "case_id": case.case_id, "platform": case.platform,
-        "dispute_type": case.dispute_type,
+    assignee, source = _assignee(case, [])
+    row = row.model_copy(update={
+        "deadlines": _audit_deadlines(compute(case, profile, now, lang)),
+        "case_id": case.case_id, "platform": case.platform, "dispute_type": case.dispute_type,
         "dispute_type_name": checklist.name(lang) if checklist else None,
-        **dict(zip(("assignee", "assignee_source"), _assignee(case, folder, root, [])))})
+        "assignee": assignee, "assignee_source": source})
+    return _with_urgency(row), row.dispute_type_name
+
+
+def _with_urgency(row: AuditRow, now: datetime | None = None) -> AuditRow:
+    """The row's next deadline and urgency; with ``now``, every deadline's status and
+    time left recomputed for it first (an indexed row was made at another time).
+    A broken case keeps the status "error" (it sorts first), its deadlines beside it."""
+    if now is not None:
+        for d in row.deadlines:
+            d.status, d.hours_left = urgency(d.at, now, d.name)
+    pending = [d for d in row.deadlines if d.at is not None and d.status != "passed"]
+    pending.sort(key=lambda d: (URGENCY_RANK[d.status], d.at))
+    first = pending[0] if pending else None
+    row.next_deadline = first.name if first else None
+    row.next_deadline_at = first.at if first else None
+    row.status = "error" if row.error else first.status if first else "unknown"
+    row.hours_left = first.hours_left if first else None
+    return row
+
+
+def _agent_folders(rows: list[AuditRow], root: Path) -> None:
+    """A case one folder below the root sits in its agent's folder (``cases/小美/TB-…``):
+    that names the agent unless case.toml does."""
+    for row in rows:
+        parent = Path(row.case_dir).parent
+        if row.assignee_source != "case.toml" and parent != root:
+            row.assignee, row.assignee_source = parent.name, "folder"
 
 
 def _sort_key(row: AuditRow):
@@ -251,32 +272,102 @@ def summarise(rows: list[AuditRow]) -> list[ItemSummary]:
     return failing
 
 
-def build_audit(root: Path, options: CheckOptions) -> Audit:
-    folders = case_dirs(root)
-    checklists = None if options.checklist_dirs else load_checklists()
-    profiles = load_profiles()
+# Below this many cases to read, a worker pool costs more than it saves.
+_POOL_MIN_CASES = 16
+
+
+def _error_row(folder: Path, exc: Exception) -> AuditRow:
+    message = str(exc).splitlines()[0] if str(exc) else ""
+    return AuditRow(case_dir=str(folder), status="error",
+                    error=f"internal error: {type(exc).__name__}: {message}")
+
+
+_STATE: dict[str, Any] = {}
+
+
+def _init_worker(checklist_dirs: list[str]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _STATE["checklists"] = None if checklist_dirs else load_checklists()
+    _STATE["profiles"] = load_profiles()
+
+
+def read_case_row(folder: Path, options: CheckOptions, checklists=None, profiles=None
+                  ) -> tuple[AuditRow, str | None, bool, bool]:
+    """One folder's row, its dispute type's name, whether the row depends on the clock
+    beyond deadline urgency, and whether it may be indexed. Never raises."""
+    from evidencepack.judge.tracking_facts import derive_facts
+
+    try:
+        a = analyse(folder, options.model_copy(update={"jobs": 1}),
+                    checklists=checklists if checklists is not None else _STATE.get("checklists"),
+                    profiles=profiles if profiles is not None else _STATE.get("profiles"))
+    except EvidencePackError as exc:
+        # A bad input stays bad until the folder changes: the row may be indexed.
+        row, name = _broken_row(folder, exc.render(options.lang), options,
+                                checklists if checklists is not None else _STATE.get("checklists"),
+                                profiles if profiles is not None else _STATE.get("profiles"))
+        return row, name, False, True
+    except Exception as exc:  # noqa: BLE001 - one broken folder must not hide the others
+        return _error_row(folder, exc), None, False, False
     lang = options.lang or "zh"
+    clocked = derive_facts(a.tracking) != a.tracking_facts
+    return (_row(folder, a), a.report.name_zh if lang == "zh" else a.report.name_en,
+            clocked, True)
+
+
+def _read_in_pool(folders: list[Path], options: CheckOptions, jobs: int):
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=process_context(["evidencepack.team.audit"]),
+                               initializer=_init_worker,
+                               initargs=([str(d) for d in options.checklist_dirs],))
+    try:
+        # Chunks: a small case takes a few milliseconds, a task's round trip about one.
+        yield from pool.map(read_case_row, folders, [options] * len(folders),
+                            chunksize=max(1, min(64, len(folders) // (jobs * 8))))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def build_audit(root: Path, options: CheckOptions, jobs: int | None = None) -> Audit:
+    """Every case under ``root``; unchanged ones from the case index (index.py),
+    the others read with ``jobs`` worker processes (default: the usable cores)."""
+    from evidencepack.team.index import clock_key, folder_digest, open_index
+
+    folders = case_dirs(root)
+    lang = options.lang or "zh"
+    now = options.now or datetime.now().astimezone()
+    clock = clock_key(now)
+    index = open_index(root, folders, options.lang, options.checklist_dirs)
     rows: list[AuditRow] = []
     names: dict[str, str] = {}
+    todo: list[tuple[Path, str]] = []
     for folder in folders:
-        try:
-            a = analyse(folder, options, checklists=checklists, profiles=profiles)
-        except EvidencePackError as exc:
-            row = _broken_row(folder, root, exc.render(options.lang), options, profiles)
-            rows.append(row)
-            if row.dispute_type_name:
-                names.setdefault(row.dispute_type, row.dispute_type_name)
+        # Taken before reading: a file changed meanwhile makes the next run read again.
+        digest = folder_digest(folder)
+        hit = index.lookup(folder, digest, clock)
+        if hit is None:
+            todo.append((folder, digest))
             continue
-        except Exception as exc:  # noqa: BLE001 - one broken folder must not hide the others
-            message = str(exc).splitlines()[0] if str(exc) else ""
-            rows.append(AuditRow(case_dir=str(folder), status="error",
-                                 error=f"internal error: {type(exc).__name__}: {message}"))
-            continue
-        rows.append(_row(folder, root, a))
-        names.setdefault(a.report.dispute_type,
-                         a.report.name_zh if lang == "zh" else a.report.name_en)
+        row = AuditRow.model_validate_json(hit[0])
+        row.case_dir = str(folder)
+        rows.append(_with_urgency(row, now) if row.deadlines else row)
+        if hit[1] is not None:
+            names.setdefault(row.dispute_type, hit[1])
+    count = workers(jobs)
+    if count > 1 and len(todo) >= _POOL_MIN_CASES:
+        results = _read_in_pool([f for f, _ in todo], options, count)
+    else:
+        checklists = None if options.checklist_dirs else load_checklists()
+        profiles = load_profiles()
+        results = (read_case_row(f, options, checklists, profiles) for f, _ in todo)
+    for (folder, digest), (row, name, clocked, keep) in zip(todo, results):
+        rows.append(row)
+        if name is not None:
+            names.setdefault(row.dispute_type, name)
+        if keep:
+            index.store(folder, digest, clock if clocked else None, name, row.model_dump_json())
+    index.save(folders)
+    _agent_folders(rows, root)
     rows.sort(key=_sort_key)
-    now = options.now or datetime.now().astimezone()
     return Audit(root=str(root), now=now, lang=lang, rows=rows, summary=summarise(rows),
                  type_names=dict(sorted(names.items())), agents=summarise_agents(rows))
 
