@@ -745,6 +745,40 @@ def machine_load() -> str:
 GROUPS = ["large", "typical", "batch", "team"]
 
 
+def ocr_timing(folder: Path | None = None) -> dict:
+    """Seconds to read each labelled screenshot (corpus/screenshots) cold (empty
+    cache: recognition) and cached (the digest's entry), in this process; the
+    engine's one-off load is reported apart."""
+    import hashlib
+    import time
+
+    from evidencepack.inputs import ocr
+
+    folder = folder or REPO / "corpus" / "screenshots"
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".png", ".jpg"))
+    cache = Path(tempfile.mkdtemp(prefix="evidencepack-bench-ocr-"))
+    try:
+        t = time.perf_counter()
+        if not ocr.available():
+            return {"engine": None, "note": ocr.INSTALL_HINT}
+        load = time.perf_counter() - t
+        cold, cached = [], []
+        for path in files:
+            data = path.read_bytes()
+            digest = hashlib.sha256(data).hexdigest()
+            for times in (cold, cached):
+                t = time.perf_counter()
+                ocr.read_cached(data, digest, cache)
+                times.append(time.perf_counter() - t)
+        return {"engine": f"{ocr.ENGINE} {ocr.engine_version()}", "screenshots": len(files),
+                "engine_load_s": round(load, 2),
+                "cold_s": {"median": round(statistics.median(cold), 2), "max": round(max(cold), 2)},
+                "cached_s": {"median": round(statistics.median(cached), 4),
+                             "max": round(max(cached), 4)}}
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -765,7 +799,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="where generated cases are kept (default benchmarks/.cases)")
     ap.add_argument("--results-dir", type=Path, default=None,
                     help="where results are written (default benchmarks/results)")
+    ap.add_argument("--ocr", action="store_true",
+                    help="only time reading the labelled screenshots, cold and cached")
     args = ap.parse_args(argv)
+    if args.ocr:
+        print(json.dumps(ocr_timing(), indent=2))
+        return 0
     global CASES, RESULTS, BATCH_EXPORT
     if args.cases_dir:
         CASES = args.cases_dir / f"v{GEN_VERSION}"

@@ -96,7 +96,11 @@ class ChatMessage(Model):
     kind: Literal["text", "image", "order_card", "recalled", "auto_reply", "system"] = "text"
     tags: list[str] = Field(default_factory=list)
     source: str  # file path relative to the case folder
-    line: int  # 1-based line (or record) number in the source file
+    line: int  # 1-based line (or record) number in the source file; a screenshot's n-th message
+    # A message read from a screenshot by OCR says so, with the lowest confidence
+    # of its recognised lines (0-1): the pack shows the screenshot beside it.
+    read_from: Literal["export", "screenshot"] = "export"
+    confidence: float | None = None
 
 
 class ChatLog(Model):
@@ -133,6 +137,7 @@ class TrackingEvent(Model):
     code: str | None = None  # the courier API's own status code, when given
     source: str
     line: int
+    read_from: Literal["export", "screenshot"] = "export"
 
 
 class TrackingGap(Model):
@@ -176,6 +181,25 @@ class ImageInfo(Model):
     ahash: str | None = None  # 256-bit average hash, hex, for near-duplicates
 
 
+class OcrLine(Model):
+    text: str
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 on the page frame (OcrText's size)
+    confidence: float
+
+
+class OcrText(Model):
+    """The text a screenshot shows, line by line, as the OCR engine read it."""
+
+    engine: str
+    width: int  # of the frame read, which is the pack's copy of the screenshot
+    height: int
+    lines: list[OcrLine] = Field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+
 class EvidenceItem(Model):
     path: str  # relative to the case folder, POSIX separators, escaped for display
     # The name as the file system has it (may hold newlines or undecodable bytes
@@ -195,6 +219,10 @@ class EvidenceItem(Model):
     doc_type_source: Literal["case.toml", "file name", "PDF text"] | None = None
     image: ImageInfo | None = None
     problems: list[str] = Field(default_factory=list)  # unreadable, truncated, ...
+    # A screenshot's recognised text; when None, why it was not read (the agent's
+    # note: the engine is not installed, or the image does not decode).
+    ocr: OcrText | None = None
+    ocr_problem: str | None = None
 
     @property
     def is_image(self) -> bool:

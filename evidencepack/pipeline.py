@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from evidencepack.inputs import chat as chat_mod
+from evidencepack.inputs import screenshots
 from evidencepack.inputs import tracking as tracking_mod
 from evidencepack.inputs.carriers import normalise_carrier
 from evidencepack.judge.tracking_facts import derive_facts
@@ -31,7 +32,7 @@ from evidencepack.judge.profiles import Profile, load_profiles
 from evidencepack.inputs.redact import Redactor, redact_all
 from evidencepack.resources import DATA
 from evidencepack.inputs.safeio import LIMITS, read_verified
-from evidencepack.judge.tagging import chat_facts
+from evidencepack.judge.tagging import chat_facts, tag_messages
 
 # A case time and the tracking's may differ by rounding; beyond this, we say so.
 _DISAGREE = timedelta(hours=1)
@@ -165,8 +166,35 @@ def _parse_chat(case_dir: Path, case: Case, items: list[EvidenceItem]) -> ChatLo
             max_messages=LIMITS["chat"]["max_messages_read"] - len(log.messages))
         log.messages.extend(parsed.messages)
         log.warnings.extend(parsed.warnings)
+    read = _screenshot_chat(case, items, log.messages)
+    log.messages.extend(read)
+    log.warnings.extend(Warning_(path=m.source, message=(
+        f"message {m.line} read at {m.confidence:.0%} confidence; check it against the "
+        f"screenshot: {m.text[:40]!r}")) for m in screenshots.doubtful(read))
     log.messages.sort(key=lambda m: m.at)
     return log
+
+
+def _screenshot_chat(case: Case, items: list[EvidenceItem],
+                     exported: list[ChatMessage]) -> list[ChatMessage]:
+    """The messages of the chat screenshots, in screenshot order, tagged in one run as
+    an export is (an agreement answers the offer on the screen before), less those
+    an export already holds."""
+    ctx = screenshots.ChatContext(
+        tz=case.tz, roles=chat_mod.RoleContext.make(case.seller.nicks, case.seller.shop,
+                                                   case.buyer.nick),
+        buyer_nick=case.buyer.nick, seller_name=(case.seller.nicks or [case.seller.shop])[0],
+        seller_side=case.chat.screenshot_seller_side)
+    read: list[ChatMessage] = []
+    at = None
+    for item in items:
+        if item.kind != EvidenceKind.chat_screenshot or item.ocr is None:
+            continue
+        messages, at = screenshots.chat_messages(item, ctx, at or item.captured_at
+                                                 or datetime.now(case.tz))
+        read.extend(messages)
+    tag_messages(read)
+    return screenshots.new_messages(read, exported)
 
 
 def _parse_tracking(case_dir: Path, case: Case, items: list[EvidenceItem]) -> TrackingTimeline:
@@ -194,8 +222,15 @@ def _parse_tracking(case_dir: Path, case: Case, items: list[EvidenceItem]) -> Tr
                                             LIMITS["files"]["max_warnings"])
         timelines.append(timeline)
     if not timelines:
-        return TrackingTimeline(carrier=case.tracking.carrier or None,
-                                number=case.tracking.number or None)
+        # No export: the events the tracking screenshots show, if any.
+        events = [ev for item in items if item.kind == EvidenceKind.tracking_screenshot
+                  and item.ocr is not None for ev in screenshots.tracking_events(item, case.tz)]
+        if not events:
+            return TrackingTimeline(carrier=case.tracking.carrier or None,
+                                    number=case.tracking.number or None)
+        timelines = [TrackingTimeline(carrier=normalise_carrier(
+            case.tracking.carrier) if case.tracking.carrier else None,
+            number=case.tracking.number or None, events=events)]
     return tracking_mod.merge_timelines(timelines)
 
 
@@ -331,6 +366,8 @@ def analyse(case_dir: Path, options: CheckOptions | None = None, *,
     warnings = [*warnings, *chat.warnings, *tracking.warnings]
     for item in evidence:
         warnings.extend(Warning_(path=item.path, message=p) for p in item.problems)
+        if item.ocr_problem:
+            warnings.append(Warning_(path=item.path, message=item.ocr_problem))
     for key, given, kept in differs:
         warnings.append(Warning_(path="case.toml", message=f"{key} is {kept} here but {given} "
                                  "in the refund export; the pack uses case.toml"))

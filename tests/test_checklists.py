@@ -700,7 +700,7 @@ BAD_FILES = [
      + NEW_ITEM.format(level="required").replace("evidence_count", "evidence_cnt"),
      "items.0.rules.0: Input tag 'evidence_cnt' found using 'kind' does not match any of the "
      "expected tags: 'evidence_count', 'captured_before', 'captured_after', 'image_quality', "
-     "'tracking', 'chat_tag', 'chat_tag_absent', 'case_field'"),
+     "'tracking', 'chat_tag', 'chat_tag_absent', 'case_field', 'listing_shows'"),
     ("groupless_alternatives", 'id = "quality_defect"\n' + NEW_ITEM.format(level="alternatives"),
      "items.0.group: level 'alternatives' needs a group name"),
     ("remove_unknown", 'id = "quality_defect"\nremove = ["nope"]\n',

@@ -34,7 +34,8 @@ def test_corpus_is_split_by_the_hash_of_each_id():
 
 
 def test_every_tag_is_measured_on_the_test_part():
-    tags, verdicts = ev.evaluate(CORPUS, ("test",)).sections
+    tags, verdicts, shots = ev.evaluate(CORPUS, ("test",)).sections
+    assert shots.id == "screenshots"
     assert verdicts.id == "item_verdicts" and verdicts.size >= 20
     assert verdicts.rows[0]["id"] == "accuracy" and verdicts.rows[0]["precision"] >= 0.95
     section = tags

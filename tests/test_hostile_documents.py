@@ -227,3 +227,27 @@ def test_pdf_with_a_broken_xref_is_appended_without_pypdf_log_lines(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     assert MARK in pdftext(out)
+
+
+def test_an_action_in_resources_inherited_from_the_page_tree_is_stripped_too(tmp_path):
+    """Resources may sit on the /Pages node rather than the page; a form XObject there
+    carrying a script must not reach the pack either."""
+    w = PdfWriter()
+    page = w.add_blank_page(595, 842)
+    page.pop(NameObject("/Resources"), None)
+    font = w._add_object(_d(Type=NameObject("/Font"), Subtype=NameObject("/Type1"),
+                            BaseFont=NameObject("/Helvetica")))
+    js = w._add_object(_d(Type=NameObject("/Action"), S=NameObject("/JavaScript"),
+                          JS=TextStringObject("app.alert('inherited')")))
+    form = _stream(w, b"", Type=NameObject("/XObject"), Subtype=NameObject("/Form"),
+                   BBox=_rect(0, 0, 1, 1), AA=_d(O=js))
+    w._root_object["/Pages"].get_object()[NameObject("/Resources")] = _d(Font=_d(F1=font),
+                                                                         XObject=_d(X1=form))
+    page[NameObject("/Contents")] = _stream(w, f"BT /F1 24 Tf 72 700 Td ({MARK}) Tj ET /X1 Do"
+                                            .encode())
+    source = tmp_path / "inherited.pdf"
+    source.write_bytes(_bytes(w))
+    assert active_things(source)
+    out, _, _ = build(tmp_path, {"inherited.pdf": source.read_bytes()})
+    assert active_things(out) == []
+    assert MARK in pdftext(out)

@@ -14,8 +14,8 @@ from evidencepack.cli import cli
 
 NOW = "2026-12-02T10:00:00+08:00"
 # What a Chinese screen may show in Latin letters: ids the agent types or matches
-# (case ids, exhibit labels, nicks), the command to run, folder names and the zone.
-ALLOWED = re.compile(r"evidencepack build|\S+\.(?:txt|csv|json|jpg|png|pdf)\b|[A-Za-z]+/|"
+# (case ids, exhibit labels, nicks), the commands to run, file and folder names, the zone.
+ALLOWED = re.compile(r"evidencepack build|pip install \S+|\S+\.(?:txt|csv|json|jpg|png|pdf)\b|[A-Za-z]+/|"
                      r"UTC[+−-]\d+|[A-Z]{2}-\d{8}-\d{4}|\b[A-Z]\d+\b")
 
 
@@ -91,12 +91,13 @@ def test_zh_queue_shows_statuses_in_chinese(tmp_path):
 def test_next_step_names_the_weak_file_its_label_and_what_is_wrong(tmp_path):
     from PIL import Image
 
-    case = make_case(tmp_path / "cases")
+    # A type without listing items: its first weak required item is the photos.
+    case = make_case(tmp_path / "cases", dispute_type="damaged_in_transit", listing=False)
     Image.new("RGB", (300, 200), (3, 3, 3)).save(case / "preship" / "微信图片_20240309.jpg")
     result = _run("check", case, "--lang", "zh", "--now", "2024-03-13T09:00:00+08:00",
                   columns=200)
     step = _step(result.stdout)
-    assert step.startswith("下一步：改进：发货前实物照片")
+    assert step.startswith("下一步：改进：发货前包装照片")
     assert "P4（preship/微信图片_20240309.jpg）" in step
     assert "几乎全黑" in step and "分辨率300×200" in step
     assert step.count("preship/微信图片_20240309.jpg") == 1  # the file is named once

@@ -188,8 +188,8 @@ def test_missing_file_and_missing_case_folder_are_bad_input(pack, tmp_path):
 @pytest.mark.parametrize("beside, problem", [
     ("null", "it is not a JSON object"),  # was OK, the PDF's bytes never checked
     ("[]", "it is not a JSON object"),
-    ('{"pdf": "x", "inputs": []}', "it records no pdf.sha256"),  # was exit 3
-    ('{"pdf": {"sha256": 5}, "inputs": []}', "it records no pdf.sha256"),  # was exit 3
+    ('{"pdf": "x", "inputs": []}', "pdf is not a JSON object"),  # was exit 3
+    ('{"pdf": {"sha256": 5}, "inputs": []}', "pdf.sha256 is not text"),  # was exit 3
     ('{"pdf": {"sha256": "ab", "pages": "x"}, "inputs": []}', "pdf.pages is not a whole number"),
 ])
 def test_a_malformed_manifest_beside_the_pdf_is_a_mismatch_never_ok(pack, tmp_path, beside,
@@ -204,8 +204,8 @@ def test_a_malformed_manifest_beside_the_pdf_is_a_mismatch_never_ok(pack, tmp_pa
 
 
 @pytest.mark.parametrize("embedded, problem", [
-    ('{"inputs": [{"path": ["a"], "sha256": "ab"}]}', "inputs[0] is not a file path with its sha256"),
-    ('{"inputs": [{"path": "case.toml", "sha256": 5}]}', "inputs[0] is not a file path with its sha256"),
+    ('{"inputs": [{"path": ["a"], "sha256": "ab"}]}', "inputs[0].path is not text"),
+    ('{"inputs": [{"path": "case.toml", "sha256": 5}]}', "inputs[0].sha256 is not text"),
     ('{"inputs": [], "pages": "ten"}', "pages is not a whole number"),
     ('{"inputs": [], "case_id": {"a": 1}}', "case_id is not text"),
 ])

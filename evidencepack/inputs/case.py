@@ -10,7 +10,7 @@ from functools import cache
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
@@ -66,6 +66,9 @@ class ChatOptions(_Strict):
     # For a workbench export shape we do not know: a regular expression with
     # named groups ``nick`` and ``time`` matching a message header line.
     header_pattern: str | None = None
+    # The side of a phone chat screenshot that holds the seller's messages: the
+    # seller's own screenshots have them on the right, the buyer's on the left.
+    screenshot_seller_side: Literal["right", "left"] = "right"
 
     @field_validator("header_pattern")
     @classmethod

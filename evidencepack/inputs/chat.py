@@ -79,14 +79,14 @@ def _is_platform_nick(nick: str) -> bool:
 
 
 @dataclass
-class _RoleContext:
+class RoleContext:
     seller_nicks: set[str]
     shop: str | None
     buyer_nick: str | None
     cache: dict[str, ChatRole] = field(default_factory=dict)
 
     @classmethod
-    def make(cls, seller_nicks: list[str], shop: str | None, buyer_nick: str | None) -> _RoleContext:
+    def make(cls, seller_nicks: list[str], shop: str | None, buyer_nick: str | None) -> RoleContext:
         return cls({_norm_nick(n) for n in seller_nicks if n and n.strip()},
                    _norm_nick(shop) if shop and shop.strip() else None,
                    _norm_nick(buyer_nick) if buyer_nick and buyer_nick.strip() else None)
@@ -124,7 +124,7 @@ _RECALL = re.compile(r".{0,40}撤回了一条消息[。.!！]?\s*", re.S)
 _AUTO = re.compile(r"\s*(?:\[自动回复\]|【自动回复】|自动回复)")
 
 
-def _kind_of(text: str, role: ChatRole, nick: str) -> str:
+def kind_of(text: str, role: ChatRole, nick: str) -> str:
     stripped = text.strip()
     if "\n" not in stripped and _RECALL.fullmatch(stripped):
         return "recalled"
@@ -149,7 +149,7 @@ def _kind_of(text: str, role: ChatRole, nick: str) -> str:
 class _Reader:
     display: str
     tz: ZoneInfo
-    roles: _RoleContext
+    roles: RoleContext
     max_messages: int | None = None
     messages: list[ChatMessage] = field(default_factory=list)
     warnings: list[Warning_] = field(default_factory=list)
@@ -196,7 +196,7 @@ class _Reader:
                              remedy="export only this order's conversation")
         self.messages.append(ChatMessage(
             at=at, sender=sender, role=chat_role, text=text,
-            kind=_kind_of(text, chat_role, sender), source=self.display, line=line))
+            kind=kind_of(text, chat_role, sender), source=self.display, line=line))
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -529,7 +529,7 @@ def parse_chat_file(path: Path, display: str, *, tz: ZoneInfo, seller_nicks: lis
     text, _encoding = decode_text(data, display)
     # Exports mix \r\n, \n and bare \r (old Mac-style tools); editors count all.
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
-    reader = _Reader(display, tz, _RoleContext.make(seller_nicks, shop, buyer_nick),
+    reader = _Reader(display, tz, RoleContext.make(seller_nicks, shop, buyer_nick),
                      max_messages=max_messages)
     if not text.strip():
         reader.warn(None, "the chat file is empty")

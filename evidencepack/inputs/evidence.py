@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from evidencepack.inputs.case import CASE_FILE, FOLDERS, Case
 from evidencepack.inputs.documents import assign_doc_type
 from evidencepack.errors import InputError, UnsafePathError
+from evidencepack.inputs import ocr
 from evidencepack.inputs.images import IMAGE_SUFFIXES, Probe, default_cache_dir, probe_cached
 from evidencepack.models import EvidenceItem, EvidenceKind, TimeSource, Warning_
 from evidencepack.inputs.safeio import LIMIT_REMEDY, LIMITS, TooLargeError, inside, read_regular
@@ -238,6 +239,7 @@ def gather(case_dir: Path, case: Case, *, jobs: int | None = None
         kind = (override.kind if override and override.kind
                 else kind_for(rel.parts[0] if len(rel.parts) > 1 else "other", rel.suffix))
         probed = None
+        read: tuple = (None, None)
         try:
             stat = path.stat()
             if rel.suffix.lower() in IMAGE_SUFFIXES:
@@ -252,6 +254,10 @@ def gather(case_dir: Path, case: Case, *, jobs: int | None = None
                     digest = hashlib.sha256(data).hexdigest()
                     probed = probe_cached(data, digest, tz, cache_dir,
                                           screenshot=kind in SCREENSHOT_KINDS)
+                    if kind in SCREENSHOT_KINDS and probed.info is not None:
+                        # In the photo threads: reading a screenshot overlaps
+                        # decoding the photos.
+                        read = ocr.read_cached(data, digest, cache_dir)
                     del data
             else:
                 if kind in TEXT_KINDS and stat.st_size > LIMITS["files"]["max_text_bytes"]:
@@ -263,7 +269,7 @@ def gather(case_dir: Path, case: Case, *, jobs: int | None = None
         except OSError as exc:
             raise InputError(f"cannot read evidence file ({exc.strerror})",
                              path=display_path(rel)) from exc
-        return rel, path, stat, digest, kind, probed
+        return rel, path, stat, digest, kind, probed, read
 
     # Hashing and decoding release the GIL: one thread per core halves a
     # photo-heavy case's check time on two cores.
@@ -271,7 +277,7 @@ def gather(case_dir: Path, case: Case, *, jobs: int | None = None
         inspected = list(pool.map(inspect, _walk(case_dir, warnings)))
 
     items: list[EvidenceItem] = []
-    for rel, path, stat, digest, kind, probed in inspected:
+    for rel, path, stat, digest, kind, probed, (text, unread) in inspected:
         override = overrides.get(rel)
         media_type = mimetypes.guess_type(rel.name)[0] or "application/octet-stream"
         item = EvidenceItem(path=display_path(rel), fs_path=str(rel), kind=kind, size=stat.st_size,
@@ -282,6 +288,7 @@ def gather(case_dir: Path, case: Case, *, jobs: int | None = None
             item.image = probed.info
             item.problems.extend(probed.problems)
             exif_time = probed.exif_time
+        item.ocr, item.ocr_problem = text, unread
         if stat.st_size == 0:
             item.problems.append("file is empty (0 bytes)")
         _set_time(item, override.captured_at if override else None, exif_time,

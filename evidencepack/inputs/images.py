@@ -232,16 +232,16 @@ def probe_cached(data: bytes, sha256: str, tz: ZoneInfo, cache_dir: Path, *,
     """
     recipe = Recipe()
     limit = _limit(recipe, screenshot)
-    key = hashlib.sha256(f"probe|{PROBE_VERSION}|{sha256}|{tz.key}|{limit}".encode()).hexdigest()[:32]
-    entry = cache_dir / "probe" / f"{key}.json"
-    try:
-        data = json.loads(entry.read_text(encoding="utf-8"))
-        return Probe(info=ImageInfo(**data["info"]) if data["info"] else None,
-                     exif_time=datetime.fromisoformat(data["exif_time"])
-                     if data["exif_time"] else None,
-                     problems=list(data["problems"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        pass  # absent or damaged: probe again and rewrite it
+    entry = cache_entry(cache_dir, "probe", PROBE_VERSION, sha256, tz.key, str(limit))
+    cached = read_cached(entry)
+    if cached is not None:
+        try:
+            return Probe(info=ImageInfo(**cached["info"]) if cached["info"] else None,
+                         exif_time=datetime.fromisoformat(cached["exif_time"])
+                         if cached["exif_time"] else None,
+                         problems=list(cached["problems"]))
+        except (ValueError, KeyError, TypeError):
+            pass  # damaged: probe again and rewrite it
     result, frame = _probe(io.BytesIO(data), tz, limit)
     record = {"info": result.info.model_dump() if result.info else None,
               "exif_time": result.exif_time.isoformat() if result.exif_time else None,
@@ -249,10 +249,33 @@ def probe_cached(data: bytes, sha256: str, tz: ZoneInfo, cache_dir: Path, *,
     try:
         if frame is not None:
             _save_copy(frame, cache_dir / _cache_name(sha256, recipe, screenshot), recipe, screenshot)
-        write_atomic(entry, json.dumps(record).encode("utf-8"), durable=False)
     except OSError:
         pass  # a read-only cache only costs speed
+    write_cached(entry, record)
     return result
+
+
+def cache_entry(cache_dir: Path, namespace: str, *key: str) -> Path:
+    """Where a result computed from an image's bytes is remembered: ``key`` holds the
+    image's digest and every version or setting the result depends on."""
+    digest = hashlib.sha256("|".join((namespace, *key)).encode()).hexdigest()[:32]
+    return cache_dir / namespace / f"{digest}.json"
+
+
+def read_cached(entry: Path) -> dict | None:
+    """A remembered result, or None when absent or damaged (computed again then)."""
+    try:
+        data = json.loads(entry.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def write_cached(entry: Path, record: dict) -> None:
+    try:
+        write_atomic(entry, json.dumps(record, ensure_ascii=False).encode("utf-8"), durable=False)
+    except OSError:
+        pass  # a read-only cache only costs speed
 
 
 # --- preparing page-sized copies ----------------------------------------------
@@ -353,6 +376,19 @@ def prepare(src: Path, sha256: str, *, screenshot: bool, recipe: Recipe,
         frame = _page_frame(img, _limit(recipe, screenshot), _valid_orientation(img))
     _save_copy(frame, target, recipe, screenshot)
     return target
+
+
+def screenshot_frame(data: bytes) -> Image.Image | None:
+    """A screenshot's bytes decoded as the pack shows them (oriented, RGB, reduced as
+    the recipe reduces screenshots), for reading its text: positions found on this
+    frame are positions on the page copy. None when it cannot be decoded (the
+    probe has said why)."""
+    _strict()
+    try:
+        with _open(io.BytesIO(data)) as img:
+            return _page_frame(img, _limit(Recipe(), True), _valid_orientation(img))
+    except Exception:  # noqa: BLE001 - an undecodable file is the probe's note, not a crash
+        return None
 
 
 def _valid_orientation(img: Image.Image) -> bool:

@@ -139,7 +139,8 @@ class Redactor:
 def redact_all(redactor: Redactor, *, messages, events, warnings, case, evidence) -> None:
     """Mask, in place, every text of an analysis that came from the case's files:
     chat messages and senders, tracking events and locations, warnings quoting
-    an input line, the statement, item title, buyer nick and captions."""
+    an input line, the statement, item title, buyer nick, captions and the text
+    recognised in screenshots (the pack's text layer)."""
     for m in messages:
         m.text, m.sender = redactor.redact(m.text), redactor.redact(m.sender)
     for ev in events:
@@ -156,3 +157,5 @@ def redact_all(redactor: Redactor, *, messages, events, warnings, case, evidence
     for item in evidence:
         if item.caption:
             item.caption = redactor.redact(item.caption)
+        for line in item.ocr.lines if item.ocr else ():
+            line.text = redactor.redact(line.text)

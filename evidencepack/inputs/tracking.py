@@ -96,6 +96,15 @@ def _event(at: datetime, text: str, *, location: str | None, code: str | None,
     )
 
 
+def event_from_text(at: datetime, text: str, *, source: str, line: int,
+                    read_from: str = "export") -> TrackingEvent:
+    """An event known only by its time and words (a screenshot's): status and
+    place read from the words as for any export."""
+    event = _event(at, text, location=None, code=None, name=None, source=source, line=line)
+    event.read_from = read_from
+    return event
+
+
 def _dedup_key(event: TrackingEvent) -> tuple[datetime, str]:
     return event.at, re.sub(r"\s+", "", event.text)
 

@@ -10,11 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from evidencepack.judge.checklist import (RANK, CaseField, Captured, ChatTag, ChatTagAbsent,
                                     Checklist, Condition, EvidenceCount, FailStatus,
-                                    ImageQuality, Level, Status, TrackingRule)
+                                    ImageQuality, Level, ListingShows, Status, TrackingRule)
 from evidencepack.inputs.documents import doc_type_name
 from evidencepack.errors import ChecklistError
 from evidencepack.models import (ChatMessage, EvidenceItem, EvidenceKind, TrackingFacts,
                                  TrackingTimeline)
+from evidencepack.inputs.screenshots import fact_name, listing_facts
 from evidencepack.judge.tagging import tag_name
 from evidencepack.inputs.textio import load_toml
 from evidencepack.resources import DATA
@@ -213,6 +214,8 @@ def _eval_rule(rule, ctx: CheckContext, lang: str, t: dict
         return False, [t["chat_tag_present"].format(tag=tag_name(rule.tag, "zh") if lang == "zh"
                                                     else rule.tag, have=len(tagged),
                                                     where=where)], []
+    if isinstance(rule, ListingShows):
+        return _eval_listing_shows(rule, ctx, lang, t)
     if isinstance(rule, CaseField):
         value = ctx.events.get(rule.field, ctx.fields.get(rule.field))
         if value in (None, "", []):
@@ -234,6 +237,24 @@ def _eval_doc_count(rule: EvidenceCount, found: list[EvidenceItem], lang: str,
         msg += t["doc_others"].format(others=", ".join(
             f"{e.label} {doc_type_name(e.doc_type, lang)}" for e in others))
     return False, [msg], [e.label for e in kept]
+
+
+def _eval_listing_shows(rule: ListingShows, ctx: CheckContext, lang: str, t: dict
+                        ) -> tuple[bool | FailStatus, list[str], list[str]]:
+    # Not collapsed as near-duplicates: two screens of one page look alike in a
+    # thumbnail and differ in just the text this rule reads.
+    found = [e for e in _of_kinds(ctx, [EvidenceKind.listing_screenshot]) if e.image is not None]
+    wanted = set(rule.shows)
+    showing = [e for e in found if e.ocr is not None and wanted & set(listing_facts(e.ocr))]
+    if len(showing) >= rule.min:
+        return True, [], [e.label for e in showing]
+    what = ("、" if lang == "zh" else " / ").join(fact_name(f, lang) for f in rule.shows)
+    reasons = [t["listing_shows"].format(what=what, min=rule.min, have=len(showing))]
+    unread = [e for e in found if e.ocr is None]
+    if unread:
+        reasons.append(t["listing_unread"].format(labels=", ".join(e.label for e in unread)))
+        return "weak", reasons, [e.label for e in showing + unread]
+    return False, reasons, []
 
 
 def _eval_chat_tag(rule: ChatTag, ctx: CheckContext, t: dict, lang: str

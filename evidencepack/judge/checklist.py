@@ -115,6 +115,20 @@ class CaseField(_Strict):
     on_fail: FailStatus = "missing"
 
 
+class ListingShows(_Strict):
+    """At least ``min`` listing screenshots whose recognised text shows any of the
+    facts in ``shows`` (attribute, specs, disclaimer, policy, promise: their words
+    are in data/screenshots.toml). A screenshot that could not be read (no OCR
+    engine) may show it: the rule is then weak, naming it, never met."""
+
+    kind: Literal["listing_shows"]
+    shows: list[Literal["attribute", "specs", "disclaimer", "policy", "promise"]]
+    min: int = 1
+    on_fail: FailStatus = "missing"
+
+    _shows_listed = field_validator("shows", mode="before")(_listed)
+
+
 class Condition(_Strict):
     """When an item applies: any one of the clauses given holds.
 
@@ -140,7 +154,7 @@ class Condition(_Strict):
 
 
 Rule = Annotated[Union[EvidenceCount, Captured, ImageQuality, TrackingRule, ChatTag,
-                   ChatTagAbsent, CaseField], Field(discriminator="kind")]
+                   ChatTagAbsent, CaseField, ListingShows], Field(discriminator="kind")]
 
 
 class Item(_Strict):

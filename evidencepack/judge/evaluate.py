@@ -196,7 +196,117 @@ def verdict_section(corpus: Path, part: str) -> EvalSection:
                        part=part, size=metrics.scenarios, columns=_VERDICT_COLUMNS, rows=rows)
 
 
-SECTIONS: list[Callable[[Path, str], EvalSection]] = [tag_section, verdict_section]
+def _distance(a: str, b: str) -> int:
+    """Edits (insert, delete, replace) turning ``a`` into ``b``."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
+def _squeeze(text: str) -> str:
+    return "".join(text.split())
+
+
+_SHOT_COLUMNS = [Column(id="name", zh="测量", en="Measure"),
+                 Column(id="accuracy", zh="准确率", en="Accuracy"),
+                 Column(id="support", zh="样本数", en="Support")]
+
+
+def screenshot_section(corpus: Path, part: str) -> EvalSection:
+    """OCR and layout on the labelled screenshots (corpus/screenshots): character
+    accuracy (1 - edit distance / characters labelled) of what the tool takes from
+    each kind of screen, message-split accuracy of chat screens (a labelled message
+    counts when the next message read has its side and 80 % of its characters;
+    the denominator is the larger count, so a split or a merge costs), and
+    listing-fact accuracy (each screen's answer for each fact)."""
+    from zoneinfo import ZoneInfo
+
+    from evidencepack.inputs import ocr, screenshots
+    from evidencepack.inputs.chat import RoleContext
+    from evidencepack.inputs.images import default_cache_dir
+    from evidencepack.models import EvidenceItem, EvidenceKind
+
+    folder = corpus / "screenshots"
+    try:
+        labels = json.loads((folder / "labels.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the screenshot labels ({exc})",
+                         path=str(folder / "labels.json")) from None
+    labels = [x for x in labels if part_of(x["id"]) == part]
+    tz = ZoneInfo("Asia/Shanghai")
+    chars = {"chat": [0, 0], "listing": [0, 0], "tracking": [0, 0]}  # errors, characters
+    split = [0, 0]
+    facts = [0, 0]
+    unread = 0
+    names = screenshots.fact_ids()
+    for label in labels:
+        data = (folder / label["file"]).read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        text, _ = ocr.read_cached(data, digest, default_cache_dir())
+        if text is None:
+            unread += 1
+            continue
+        captured = datetime.fromisoformat(label["captured"])
+        item = EvidenceItem(path=label["file"], kind=EvidenceKind(f"{label['kind']}_screenshot"),
+                            size=len(data), sha256=digest, media_type="image/png",
+                            captured_at=captured, ocr=text)
+        if label["kind"] == "chat":
+            ctx = screenshots.ChatContext(
+                tz=tz, roles=RoleContext.make([label["seller"]], None, label["buyer"]),
+                buyer_nick=label["buyer"], seller_name=label["seller"])
+            got, _ = screenshots.chat_messages(item, ctx, captured)
+            want = label["messages"]
+            hyp = _squeeze("".join(m.text for m in got))
+            ref = _squeeze("".join(m["text"] for m in want))
+            at = 0  # in order: a message not read (a picture) does not shift the rest
+            for m in want:
+                r = _squeeze(m["text"])
+                for n in range(at, min(at + 2, len(got))):
+                    h = _squeeze(got[n].text)
+                    if got[n].role.value == m["role"] and r and _distance(r, h) <= 0.2 * len(r):
+                        split[0] += 1
+                        at = n + 1
+                        break
+            split[1] += max(len(want), len(got))
+        elif label["kind"] == "tracking":
+            events = screenshots.tracking_events(item, tz)
+            hyp = _squeeze("".join(e.text for e in sorted(events, key=lambda e: e.at)))
+            ref = _squeeze("".join(e["text"] for e in sorted(label["events"], key=lambda e: e["at"])))
+        else:
+            hyp, ref = _squeeze("".join(ln.text for ln in text.lines)), _squeeze("".join(label["lines"]))
+            shown = set(screenshots.listing_facts(text))
+            facts[0] += sum((f in shown) == (f in label["facts"]) for f in names)
+            facts[1] += len(names)
+        chars[label["kind"]][0] += min(_distance(ref, hyp), len(ref))
+        chars[label["kind"]][1] += len(ref)
+
+    def share(good: int, total: int) -> float | None:
+        return round(good / total, 3) if total else None
+
+    rows: list[dict[str, str | int | float | None]] = [
+        {"id": f"{kind}_chars", "name_zh": f"{zh}字符准确率", "name_en": f"{en} characters",
+         "accuracy": share(total - errors, total), "support": total}
+        for kind, zh, en in (("chat", "聊天截图", "chat screenshot"),
+                             ("listing", "商品页截图", "listing screenshot"),
+                             ("tracking", "物流截图", "tracking screenshot"))
+        for errors, total in [chars[kind]]]
+    rows.append({"id": "message_split", "name_zh": "消息切分准确率", "name_en": "message split",
+                 "accuracy": share(*split), "support": split[1]})
+    rows.append({"id": "listing_facts", "name_zh": "商品页事实判断准确率", "name_en": "listing facts",
+                 "accuracy": share(*facts), "support": facts[1]})
+    if unread:
+        rows.append({"id": "unread", "name_zh": f"未能识别（未安装 OCR：{ocr.INSTALL_HINT}）",
+                     "name_en": f"not read (no OCR engine: {ocr.INSTALL_HINT})",
+                     "accuracy": None, "support": unread})
+    return EvalSection(id="screenshots", title_zh="截图文字识别", title_en="Screenshot OCR",
+                       part=part, size=len(labels), columns=_SHOT_COLUMNS, rows=rows)
+
+
+SECTIONS: list[Callable[[Path, str], EvalSection]] = [tag_section, verdict_section,
+                                                      screenshot_section]
 
 
 def evaluate(corpus: Path | None = None, parts: tuple[str, ...] = PARTS) -> Evaluation:

@@ -29,7 +29,8 @@ from evidencepack.inputs.documents import doc_type_from_name
 from evidencepack.errors import InputError, describe_validation
 from evidencepack.inputs.evidence import order_and_label
 from evidencepack.models import (ChatMessage, ChatRole, DocType, EvidenceItem, EvidenceKind,
-                                 ImageInfo, TimeSource, TrackingEvent, TrackingTimeline)
+                                 ImageInfo, OcrLine, OcrText, TimeSource, TrackingEvent,
+                                 TrackingTimeline)
 from evidencepack.pipeline import check_context
 from evidencepack.inputs.textio import load_toml
 from evidencepack.resources import CORPUS
@@ -45,6 +46,9 @@ _FOLDER = {EvidenceKind.listing_screenshot: "listing", EvidenceKind.preship_phot
            EvidenceKind.chat_screenshot: "chat", EvidenceKind.tracking_export: "tracking",
            EvidenceKind.tracking_screenshot: "tracking", EvidenceKind.return_photo: "returns",
            EvidenceKind.document: "reports", EvidenceKind.other: "other"}
+
+
+_LISTING_TEXT = "颜色分类 雾霾蓝 规格参数 7天无理由退货"
 
 
 class _Strict(BaseModel):
@@ -64,6 +68,9 @@ class ScenarioFile(_Strict):
     sharpness: float = 150.0
     brightness: float = 120.0
     ahash: str | None = None  # equal hashes: near-duplicate pictures
+    # What a screenshot's text reads (as OCR gives it). A listing screenshot shows by
+    # default the attribute, specs and policy its checklist asks for; "" shows nothing.
+    text: str | None = None
 
 
 class ScenarioMessage(_Strict):
@@ -150,6 +157,11 @@ def _evidence(s: Scenario, tz) -> list[EvidenceItem]:
                                    brightness=f.brightness,
                                    ahash=f.ahash or hashlib.sha256(item.sha256.encode())
                                    .hexdigest())
+        text = f.text if f.text is not None else (
+            _LISTING_TEXT if f.kind == EvidenceKind.listing_screenshot else None)
+        if text is not None:
+            item.ocr = OcrText(engine="scenario", width=f.width, height=f.height, lines=[
+                OcrLine(text=text, box=(0, 0, f.width, 40), confidence=1.0)] if text else [])
         if f.doc_type is not None:
             item.doc_type, item.doc_type_source = f.doc_type, "case.toml"
         elif f.kind in (EvidenceKind.document, EvidenceKind.other):

@@ -30,7 +30,8 @@ from evidencepack.pack.labels import BUILTIN_TEMPLATES, load_labels, money, zone
 from evidencepack.judge.claims import Argument, argue
 from evidencepack.judge.tagging import tag_name
 from evidencepack.options import BuildOptions
-from evidencepack.models import EvidenceItem, EvidenceKind, TimeSource, TrackingStatus
+from evidencepack.pack.manifest import Manifest, ManifestPdf
+from evidencepack.models import EvidenceItem, EvidenceKind, OcrText, TimeSource, TrackingStatus
 from evidencepack.pipeline import Analysis, printable
 from evidencepack.inputs.safeio import LIMITS, read_verified
 from evidencepack.workers import workers
@@ -219,6 +220,25 @@ def _shown_text(text: str, label: str, L: dict) -> str:
         n=len(text) - MAX_MESSAGE_CHARS, label=label)
 
 
+# The largest a screenshot is shown (pack.css: .screenshot img within the frame of
+# A4's text width, 190 mm tall) and CSS's 96 px to the inch: the text layer's
+# font size follows the picture's scale.
+_SHOT_MAX_MM = (174.0, 190.0)
+_MM_PER_PX = 25.4 / 96
+
+
+def _text_layer(ocr: OcrText | None) -> list[dict]:
+    """Invisible text over a screenshot, line by line where OCR found it, so a PDF
+    reader can search and copy the Chinese in the picture."""
+    if ocr is None or not ocr.width or not ocr.height:
+        return []
+    scale = min(_MM_PER_PX, _SHOT_MAX_MM[0] / ocr.width, _SHOT_MAX_MM[1] / ocr.height)
+    return [{"text": ln.text, "left": round(100 * ln.box[0] / ocr.width, 2),
+             "top": round(100 * ln.box[1] / ocr.height, 2),
+             "size": round(max(0.8, (ln.box[3] - ln.box[1]) * scale * 0.8), 2)}
+            for ln in ocr.lines if ln.text.strip()]
+
+
 def _exhibit_groups(analysis: Analysis, prepared: Prepared, L: dict,
                     linked: set[str]) -> list[dict]:
     """``linked``: the anchors the timeline points to; only those messages get an id."""
@@ -251,6 +271,8 @@ def _exhibit_groups(analysis: Analysis, prepared: Prepared, L: dict,
             "layout": "screenshot" if item.kind in SCREENSHOT_KINDS else
                       "photo" if item.image else "data",
             "chat": None, "events": None, "note": None, "pdf_pages": [],
+            "text_layer": _text_layer(item.ocr) if item.kind in SCREENSHOT_KINDS else [],
+            "recognised": None,
         }
         if item.kind in (EvidenceKind.chat_log, EvidenceKind.tracking_export):
             # A log's file time says nothing about the dispute; the span of its
@@ -260,14 +282,23 @@ def _exhibit_groups(analysis: Analysis, prepared: Prepared, L: dict,
             if times:
                 ex["captured"] = f"{_fmt(min(times), L)} – {_fmt(max(times), L)}"
                 ex["time_source"] = L["entries"]
-        if item.kind == EvidenceKind.chat_log:
+        if item.kind in (EvidenceKind.chat_log, EvidenceKind.chat_screenshot):
             ex["chat"] = [{
-                "at": m.at.strftime("%Y-%m-%d %H:%M:%S"), "sender": m.sender,
-                "role": m.role.value, "role_text": role_text.get(m.role.value, m.role.value),
+                "at": m.at.strftime("%Y-%m-%d %H:%M:%S" if m.read_from == "export"
+                                    else "%Y-%m-%d %H:%M"),
+                "sender": m.sender,
+                "role": m.role.value, "role_text": role_text.get(m.role.value, m.role.value)
+                + ("" if m.confidence is None else
+                   " · " + L["ocr_confidence"].format(p=round(100 * m.confidence))),
                 "kind": m.kind, "text": _shown_text(m.text, item.label, L),
                 "anchor": anchor if (anchor := f"msg-{item.label}-{m.line}") in linked else None}
                 for m in messages_by_source.get(item.path, [])]
-        elif item.kind == EvidenceKind.tracking_export:
+            if item.kind == EvidenceKind.chat_screenshot:
+                # The screenshot is the evidence; its text is for search and copying.
+                ex["recognised"] = L["ocr_recognised"] if ex["chat"] else None
+                ex["chat"] = ex["chat"] or None
+        if item.kind == EvidenceKind.tracking_export or (
+                item.kind == EvidenceKind.tracking_screenshot and events_by_source.get(item.path)):
             rows = []
             for ev in events_by_source.get(item.path, []):
                 anomaly = ""
@@ -454,7 +485,7 @@ def options_key(opts: BuildOptions, analysis: Analysis) -> str:
 
 def render_pdf(analysis: Analysis, opts: BuildOptions, *, recipe_step: int = 0,
                argument: Argument | None = None
-               ) -> tuple[bytes, int, CaseFetcher, dict, dict[str, int], list[str]]:
+               ) -> tuple[bytes, int, CaseFetcher, Manifest, dict[str, int], list[str]]:
     """One rendering at one step of the size ladder: (pdf bytes, pages, fetcher,
     manifest, anchor -> page index, the problems found while rendering)."""
     from weasyprint import Attachment
@@ -467,16 +498,14 @@ def render_pdf(analysis: Analysis, opts: BuildOptions, *, recipe_step: int = 0,
     prepared = _prepare_all(analysis, SIZE_LADDER[recipe_step], cache_dir, opts.jobs)
     inputs = manifest_inputs(analysis)
     digest = input_digest(inputs, options_key(opts, analysis))
-    manifest = {
-        "schema": "evidencepack.manifest/1", "tool": f"evidencepack {__version__}",
-        "case_id": analysis.case.case_id, "dispute_type": analysis.case.dispute_type,
-        "platform": analysis.case.platform, "lang": analysis.lang, "redacted": analysis.redacted,
-        "generated_at": opts.generated_at.astimezone(analysis.case.tz).isoformat(),
-        "timezone": analysis.case.timezone, "input_digest": digest, "inputs": inputs,
-        "checklist": {"complete": analysis.report.complete, "score": analysis.report.score},
-    }
-    if analysis.filled:
-        manifest["filled_from_export"] = analysis.filled
+    manifest = Manifest(
+        tool=f"evidencepack {__version__}", case_id=analysis.case.case_id,
+        dispute_type=analysis.case.dispute_type, platform=analysis.case.platform,
+        lang=analysis.lang, redacted=analysis.redacted,
+        generated_at=opts.generated_at.astimezone(analysis.case.tz).isoformat(),
+        timezone=analysis.case.timezone, input_digest=digest, inputs=inputs,
+        checklist={"complete": analysis.report.complete, "score": analysis.report.score},
+        **({"filled_from_export": analysis.filled} if analysis.filled else {}))
     context = build_context(analysis, prepared, opts, L, digest, analysis.redacted,
                             argument or argue(analysis, L))
     template = templating.guarded(lambda: templating.environment(dirs).get_template("pack.html.j2"))
@@ -493,9 +522,8 @@ def render_pdf(analysis: Analysis, opts: BuildOptions, *, recipe_step: int = 0,
     def embedded(pages: int) -> list[tuple[str, bytes, str]]:
         # The embedded manifest records the page count, so `verify` alone sees a
         # deleted or added page (not a forger who rewrites the manifest too: README).
-        manifest["pages"] = pages
-        return [("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode(),
-                 "evidencepack manifest"), *originals]
+        manifest.pages = pages
+        return [("manifest.json", manifest.dumps(), "evidencepack manifest"), *originals]
 
     # WeasyPrint logs each refused URL and every unsupported CSS property; the
     # pack reports refusals itself, so keep its logger quiet.
@@ -592,12 +620,11 @@ def build_pack(analysis: Analysis, opts: BuildOptions, *,
                              remedy="split the evidence into two packs")
     sha = hashlib.sha256(pdf).hexdigest()
     manifest_path = opts.output.with_suffix(".manifest.json")
-    manifest = {**manifest, "pdf": {"file": opts.output.name, "sha256": sha, "size": len(pdf),
-                                    "pages": pages, "image_step": step}}
-    write_pair(opts.output, pdf, manifest_path,
-               json.dumps(manifest, ensure_ascii=False, indent=2).encode())
+    manifest.pdf = ManifestPdf(file=opts.output.name, sha256=sha, size=len(pdf), pages=pages,
+                               image_step=step)
+    write_pair(opts.output, pdf, manifest_path, manifest.dumps())
     return PackResult(pdf=opts.output, manifest=manifest_path, pages=pages, size=len(pdf),
-                      sha256=sha, input_digest=manifest["input_digest"], recipe_step=step,
+                      sha256=sha, input_digest=manifest.input_digest, recipe_step=step,
                       blocked_urls=list(dict.fromkeys(fetcher.blocked)),
                       pages_of={name: index + 1 for name, index in anchors.items()},
                       warnings=problems)

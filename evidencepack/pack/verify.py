@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 from evidencepack.inputs.case import CASE_FILE
 from evidencepack.errors import InputError
 from evidencepack.inputs.evidence import _walk, display_path, sha256_file
+from evidencepack.pack.manifest import Manifest, ManifestPdf, read_manifest
 
 
 class FileChange(BaseModel):
@@ -74,37 +75,7 @@ class VerifyReport(BaseModel):
         self.notes.append(note)
 
 
-def manifest_problem(data: object, *, beside: bool = False) -> str | None:
-    """Why ``data`` is not a manifest verify can rely on (None when it is).
-
-    Both manifests are input: a field of the wrong type was an internal error
-    (exit 3), and a manifest file holding ``null`` let verify say OK without
-    checking the PDF's bytes.
-    """
-    if not isinstance(data, dict):
-        return "it is not a JSON object"
-    inputs = data.get("inputs")
-    if not isinstance(inputs, list):
-        return "it lists no inputs"
-    for i, row in enumerate(inputs):
-        if not (isinstance(row, dict) and isinstance(row.get("path"), str)
-                and isinstance(row.get("sha256"), str)
-                and isinstance(row.get("label"), (str, type(None)))):
-            return f"inputs[{i}] is not a file path with its sha256"
-    for key in ("case_id", "generated_at", "input_digest"):
-        if not isinstance(data.get(key), (str, type(None))):
-            return f"{key} is not text"
-    pdf = data.get("pdf")
-    if beside and not (isinstance(pdf, dict) and isinstance(pdf.get("sha256"), str)):
-        return "it records no pdf.sha256"
-    for where, pages in (("pages", data.get("pages")),
-                         ("pdf.pages", pdf.get("pages") if isinstance(pdf, dict) else None)):
-        if pages is not None and type(pages) is not int:
-            return f"{where} is not a whole number"
-    return None
-
-
-def embedded_manifest(pdf: Path) -> dict:
+def embedded_manifest(pdf: Path) -> Manifest:
     """The manifest.json attached to a pack; InputError when there is none."""
     from pypdf import PdfReader
 
@@ -122,11 +93,11 @@ def embedded_manifest(pdf: Path) -> dict:
         data = json.loads(found[0])
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"the embedded manifest.json is not valid JSON ({exc})", path=pdf) from exc
-    problem = manifest_problem(data)
-    if problem:
-        raise InputError(f"the embedded manifest.json is not an evidencepack manifest ({problem})",
-                         path=pdf)
-    return data
+    try:
+        return read_manifest(data)
+    except ValueError as exc:
+        raise InputError(f"the embedded manifest.json is not an evidencepack manifest ({exc})",
+                         path=pdf) from None
 
 
 def verify_pack(pdf: Path, case_dir: Path | None = None) -> VerifyReport:
@@ -150,14 +121,16 @@ def verify_pack(pdf: Path, case_dir: Path | None = None) -> VerifyReport:
         except (OSError, ValueError) as exc:
             report.fail(f"{beside_path.name}: not readable as JSON ({exc})")
         else:
-            if problem := manifest_problem(beside, beside=True):
-                report.fail(f"{beside_path.name}: not an evidencepack manifest ({problem})")
+            try:
+                beside = read_manifest(beside, beside=True)
+            except ValueError as exc:
+                report.fail(f"{beside_path.name}: not an evidencepack manifest ({exc})")
                 beside = None
     else:
         report.unverified(f"no {beside_path.name} beside the PDF: its own bytes cannot be "
                           "vouched for, only what it embeds (keep the manifest with the PDF)")
-    recorded = beside["pdf"] if beside is not None else {}
-    expected = recorded.get("sha256")
+    recorded = beside.pdf if beside is not None else None
+    expected = recorded.sha256 if recorded else None
     if expected and expected != actual:
         report.fail(f"{pdf.name}: the PDF's bytes changed since it was built (sha256 {actual[:16]}…, "
                     f"{beside_path.name} records {expected[:16]}…)")
@@ -171,14 +144,14 @@ def verify_pack(pdf: Path, case_dir: Path | None = None) -> VerifyReport:
             report.notes.append("the embedded manifest could not be read either")
             return report
         raise
-    report.case_id = manifest.get("case_id")
-    report.generated_at = manifest.get("generated_at")
-    report.input_digest = manifest.get("input_digest")
-    if isinstance(beside, dict) and beside.get("input_digest") != manifest.get("input_digest"):
+    report.case_id = manifest.case_id
+    report.generated_at = manifest.generated_at
+    report.input_digest = manifest.input_digest
+    if beside is not None and beside.input_digest != manifest.input_digest:
         report.fail(f"{beside_path.name} belongs to another build (input digest "
-                    f"{str(beside.get('input_digest'))[:16]}…, the PDF embeds "
-                    f"{str(manifest.get('input_digest'))[:16]}…)")
-    elif isinstance(beside, dict):
+                    f"{str(beside.input_digest)[:16]}…, the PDF embeds "
+                    f"{str(manifest.input_digest)[:16]}…)")
+    elif beside is not None:
         report.verified.append(f"{beside_path.name} and the embedded manifest name the same "
                                "build (input digest)")
     _compare_pages(report, pdf, manifest, recorded)
@@ -187,7 +160,8 @@ def verify_pack(pdf: Path, case_dir: Path | None = None) -> VerifyReport:
     return report
 
 
-def _compare_pages(report: VerifyReport, pdf: Path, manifest: dict, recorded: dict) -> None:
+def _compare_pages(report: VerifyReport, pdf: Path, manifest: Manifest,
+                   recorded: ManifestPdf | None) -> None:
     from pypdf import PdfReader
 
     try:
@@ -195,8 +169,8 @@ def _compare_pages(report: VerifyReport, pdf: Path, manifest: dict, recorded: di
     except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds on a broken file
         report.fail(f"{pdf.name}: its pages cannot be counted ({type(exc).__name__})")
         return
-    for where, expected in (("the embedded manifest", manifest.get("pages")),
-                            ("the manifest beside it", recorded.get("pages"))):
+    for where, expected in (("the embedded manifest", manifest.pages),
+                            ("the manifest beside it", recorded.pages if recorded else None)):
         if expected is None:
             continue
         if expected != pages:
@@ -204,12 +178,12 @@ def _compare_pages(report: VerifyReport, pdf: Path, manifest: dict, recorded: di
                         "(a page was removed or added)")
         else:
             report.verified.append(f"{pages} pages, as {where} records")
-    if manifest.get("pages") is None:
+    if manifest.pages is None:
         report.notes.append("the embedded manifest records no page count (built by an older "
                             "version)")
 
 
-def _compare_case(report: VerifyReport, manifest: dict, case_dir: Path) -> None:
+def _compare_case(report: VerifyReport, manifest: Manifest, case_dir: Path) -> None:
     if not case_dir.is_dir():
         raise InputError("the case folder does not exist or is not a folder", path=case_dir)
     report.case_dir = str(case_dir)
@@ -218,10 +192,10 @@ def _compare_case(report: VerifyReport, manifest: dict, case_dir: Path) -> None:
         now[CASE_FILE] = case_dir / CASE_FILE
     for rel, path in _walk(case_dir, []):
         now[display_path(PurePosixPath(rel))] = path
-    recorded = {row.get("path"): row for row in manifest["inputs"] if isinstance(row, dict)}
+    recorded = {row.path: row for row in manifest.inputs}
     for rel, row in recorded.items():
         path = now.get(rel)
-        change = FileChange(path=str(rel), label=row.get("label"), was=row.get("sha256"))
+        change = FileChange(path=rel, label=row.label, was=row.sha256)
         if path is None:
             report.missing.append(change)
             continue

@@ -37,6 +37,7 @@ from evidencepack.inputs.case import CASE_FILE
 from evidencepack.errors import EvidencePackError, ExitCode, InputError
 from evidencepack.inputs.evidence import inside
 from evidencepack.options import BuildOptions, CheckOptions
+from evidencepack.pack.manifest import Manifest, read_manifest
 from evidencepack.team.export import CASE_KEYS, Export, ReasonTable, load_mapping, read_export
 from evidencepack.inputs.times import parse_time
 from evidencepack.workers import process_context, workers
@@ -332,15 +333,12 @@ def _init_worker(checklist_dirs: list[str]) -> None:
     _STATE["profiles"] = load_profiles()
 
 
-def _read_manifest(path: Path) -> dict | None:
+def _read_manifest(path: Path) -> Manifest | None:
+    # A missing or malformed manifest is no proof the pack is current: it is rebuilt.
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return read_manifest(json.loads(path.read_text(encoding="utf-8")), beside=True)
     except (OSError, ValueError):
         return None
-    from evidencepack.pack.verify import manifest_problem
-
-    # A malformed manifest is no proof the pack is current: the pack is rebuilt.
-    return None if manifest_problem(data, beside=True) else data
 
 
 def run_task(task: Task) -> RowResult:
@@ -372,16 +370,14 @@ def run_task(task: Task) -> RowResult:
             result.reason = "missing: " + "; ".join(i.title for i in report.missing)
         result.pdf, result.manifest = str(output), str(output.with_suffix(".manifest.json"))
         old = None if task.force else _read_manifest(output.with_suffix(".manifest.json"))
-        if old and old.get("input_digest") == digest and output.is_file() \
-                and sha256_file(output) == (old.get("pdf") or {}).get("sha256"):
+        if old and old.input_digest == digest and output.is_file() \
+                and sha256_file(output) == old.pdf.sha256:
             result.status = "skipped"
-            pdf = old.get("pdf") or {}
-            result.pages, result.size, result.sha256 = pdf.get("pages"), pdf.get("size"), \
-                pdf.get("sha256")
+            result.pages, result.size, result.sha256 = old.pdf.pages, old.pdf.size, old.pdf.sha256
         else:
             if old:
                 result.notes.append("rebuilt: " + ("inputs or options changed"
-                                                   if old.get("input_digest") != digest
+                                                   if old.input_digest != digest
                                                    else "the PDF is missing or changed"))
             pack = build_pack(analysis, opts)
             result.status = "built" if report.complete else "incomplete"
