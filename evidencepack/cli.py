@@ -494,7 +494,7 @@ def batch(export: Path, cases_root: Path, out: Path, mapping, jobs, force, shard
     if report_file is not None and inside(cases_root, report_file):
         raise InputError("--report lies inside --cases-root, which is never written to",
                          path=report_file)
-    progress = terminal.BatchProgress()
+    progress = terminal.BatchProgress(lang=options.lang or "en")
     try:
         report = run_batch(export, cases_root, out, options=options,
                            generated_at=stamp, jobs=jobs, force=force, shard=the_shard,

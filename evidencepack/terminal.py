@@ -376,9 +376,10 @@ _BATCH_STYLE = {"built": "green", "incomplete": "yellow", "skipped": "dim", "fai
 class BatchProgress:
     """Batch progress on stderr: a rich bar on a terminal, else one plain line per case."""
 
-    def __init__(self, bar: bool | None = None):
+    def __init__(self, bar: bool | None = None, lang: str = "en"):
         import sys
 
+        self.W, self.lang = words(lang), lang
         self.bar = sys.stderr.isatty() if bar is None else bar
         self.err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False,
                            emoji=False)
@@ -400,14 +401,17 @@ class BatchProgress:
             self._task = self._progress.add_task("", total=total)
 
     def _line(self, row) -> str:
+        W = self.W
         width = len(str(self.total))
-        detail = row.reason or ""
+        reason = translate(row.reason, self.lang) if row.reason else ""
+        detail = reason
         if row.status in ("built", "incomplete", "skipped") and row.pages:
-            detail = f"{row.pages} pages" + (f", {row.seconds:.1f} s" if row.seconds else "") + \
-                (f"; {row.reason}" if row.reason else "")
-        name = _flat(row.case_id or f"row {row.row}")
-        return f"[{self.done:>{width}}/{self.total}] {name} {row.status}" + \
-            (f": {_flat(detail)}" if detail else "")
+            detail = W["batch_pages"].format(n=row.pages) + \
+                (W["batch_seconds"].format(s=f"{row.seconds:.1f}") if row.seconds else "") + \
+                (W["join"] + reason if reason else "")
+        name = _flat(row.case_id or W["batch_row"].format(n=row.row))
+        return f"[{self.done:>{width}}/{self.total}] {name} {W['batch_' + row.status]}" + \
+            (W["batch_detail"].format(_flat(detail)) if detail else "")
 
     def result(self, row) -> None:
         self.done += 1
