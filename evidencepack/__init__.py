@@ -11,8 +11,8 @@ _logging.getLogger("pypdf").setLevel(_logging.CRITICAL)
 
 # The library API (evidencepack/api.py). Imported on first use so that `import
 # evidencepack` and the command line's start stay light: a build pulls in WeasyPrint.
-_API = {"build": "api", "check": "api", "Pack": "api",
-        "BuildOptions": "options", "CheckOptions": "options"}
+_API = {"build": "api", "check": "api", "write_pack": "api", "pack_digest": "api",
+        "Pack": "api", "BuildOptions": "options", "CheckOptions": "options"}
 __all__ = ["__version__", *_API]
 
 

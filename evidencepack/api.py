@@ -62,16 +62,22 @@ def check(case_dir: str | Path, options: CheckOptions | None = None, *,
 
 def build(case_dir: str | Path, options: BuildOptions | None = None) -> Pack:
     """Check the case, then write its pack (PDF + manifest) and worksheet beside it."""
-    from evidencepack.pack import worksheet as sheet
-
     case_dir, options = Path(case_dir), options or BuildOptions()
     if options.redact and options.attach_originals:  # refused before any work
         raise InputError(REDACT_ATTACH)
     if options.images_dir is not None:  # refused before the PDF is written
         refuse_inside(case_dir, options.images_dir, "--images")
-    analysis = analyse(case_dir, options)
+    return write_pack(analyse(case_dir, options), options)
+
+
+def write_pack(analysis: Analysis, options: BuildOptions) -> Pack:
+    """Write the pack of a case already checked (``check`` or batch's worker)."""
+    from evidencepack.pack import worksheet as sheet
+
     options = options.resolved(analysis)
-    refuse_inside(case_dir, options.output, "-o")
+    refuse_inside(analysis.case_dir, options.output, "-o")
+    if options.images_dir is not None:
+        refuse_inside(analysis.case_dir, options.images_dir, "--images")
     argument = argue(analysis)
     result = build_pack(analysis, options, argument=argument)
     written = sheet.write_html(sheet.make(analysis, argument),
@@ -80,6 +86,15 @@ def build(case_dir: str | Path, options: BuildOptions | None = None) -> Pack:
     plan = _upload_plan(analysis, argument, result, options) if options.images_dir else None
     return Pack(analysis=analysis, argument=argument, result=result, worksheet=written,
                 plan=plan)
+
+
+def pack_digest(analysis: Analysis, options: BuildOptions) -> str:
+    """The input digest the pack of this analysis would record: the same inputs and
+    options give the same digest, so a pack that records it is current (batch resumes)."""
+    from evidencepack.pack.render import input_digest, manifest_inputs, options_key
+
+    return input_digest(manifest_inputs(analysis), options_key(options.resolved(analysis),
+                                                               analysis))
 
 
 def _upload_plan(analysis: Analysis, argument: Argument, result: PackResult,

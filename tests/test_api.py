@@ -58,3 +58,15 @@ def test_import_does_not_load_the_renderer():
     done = subprocess.run([sys.executable, "-c", "import sys, evidencepack; "
                            "print('weasyprint' in sys.modules)"], capture_output=True, text=True)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_pack_of_a_checked_case_records_the_digest_batch_compares(tmp_path):
+    case = make_case(tmp_path / "cases")
+    options = evidencepack.BuildOptions(output=tmp_path / "p.pdf", now=NOW,
+                                        generated_at=GENERATED_AT, jobs=1)
+    analysis = evidencepack.check(case, options)
+    pack = evidencepack.write_pack(analysis, options)
+    assert pack.result.input_digest == evidencepack.pack_digest(analysis, options)
+    # An option that changes the pack changes the digest: the old pack is not current.
+    smaller = options.model_copy(update={"max_size": 1_000_000})
+    assert evidencepack.pack_digest(analysis, smaller) != pack.result.input_digest

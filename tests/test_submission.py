@@ -39,12 +39,13 @@ def run(*args):
 
 
 def case_words(case: Path) -> set[str]:
-    """Latin words that come from the case itself (file names, chat, tracking, case.toml):
-    the pack quotes evidence as it is, so these may appear."""
+    """Latin words that come from the case itself (file names, chat, tracking, case.toml,
+    the text read in screenshots): the pack quotes evidence as it is, so these may appear."""
     a = analyse(case, Options(now=None))
     texts = [e.path for e in a.evidence] + [m.text + " " + m.sender for m in a.chat.messages]
     texts += [e.text + " " + (e.location or "") for e in a.tracking.events]
     texts += [(case / "case.toml").read_text(encoding="utf-8")]
+    texts += [e.ocr.text for e in a.evidence if e.ocr]
     return {w for t in texts for w in re.findall(r"[A-Za-z][A-Za-z_]*", t)}
 
 

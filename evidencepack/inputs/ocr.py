@@ -12,6 +12,7 @@ the image probes (images.cache_entry): an agent's repeated `check` pays once.
 
 from __future__ import annotations
 
+import os
 import threading
 from functools import lru_cache
 from importlib import metadata
@@ -33,6 +34,11 @@ _LOCK = threading.Lock()
 
 @lru_cache(maxsize=1)
 def _engine():
+    # onnxruntime (1.2x and later on Linux) starts Microsoft's telemetry when it loads:
+    # it writes a device id in the working folder (a case folder, perhaps), a session file
+    # in the temporary folder and a database in ~/.cache, and may try to send them.
+    # Evidence never leaves the machine, and nothing is written outside our output.
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"
     try:
         from rapidocr_onnxruntime import RapidOCR
     except ImportError:

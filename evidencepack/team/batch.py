@@ -356,10 +356,9 @@ def run_task(task: Task) -> RowResult:
         analysis = analyse(Path(task.case_dir), opts,
                            checklists=_STATE.get("checklists"), profiles=_STATE.get("profiles"),
                            defaults=task.defaults)
-        from evidencepack.pack.render import build_pack, input_digest, manifest_inputs, options_key
+        from evidencepack.api import pack_digest, write_pack
 
-        opts = opts.resolved(analysis)
-        digest = input_digest(manifest_inputs(analysis), options_key(opts, analysis))
+        digest = pack_digest(analysis, opts)
         report = analysis.report
         result.dispute_type = analysis.case.dispute_type
         result.complete, result.score = report.complete, report.score
@@ -379,9 +378,9 @@ def run_task(task: Task) -> RowResult:
                 result.notes.append("rebuilt: " + ("inputs or options changed"
                                                    if old.input_digest != digest
                                                    else "the PDF is missing or changed"))
-            pack = build_pack(analysis, opts)
+            built = write_pack(analysis, opts).result
             result.status = "built" if report.complete else "incomplete"
-            result.pages, result.size, result.sha256 = pack.pages, pack.size, pack.sha256
+            result.pages, result.size, result.sha256 = built.pages, built.size, built.sha256
     except EvidencePackError as exc:
         result.status, result.reason = "failed", str(exc)
         result.pdf = result.manifest = None
