@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from evidencepack.evaluate import PARTS, load_messages, part_of  # noqa: E402
+from evidencepack.judge.evaluate import PARTS, load_messages, part_of  # noqa: E402
 
 HERE = Path(__file__).resolve().parent / "messages"
 

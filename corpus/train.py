@@ -16,9 +16,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from evidencepack.classifier import dump  # noqa: E402
-from evidencepack.evaluate import load_messages  # noqa: E402
-from evidencepack.tagging import train_backups  # noqa: E402
+from evidencepack.judge.classifier import dump  # noqa: E402
+from evidencepack.judge.evaluate import load_messages  # noqa: E402
+from evidencepack.judge.tagging import train_backups  # noqa: E402
 
 
 def main() -> None:

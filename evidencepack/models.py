@@ -194,6 +194,8 @@ class OcrText(Model):
     width: int  # of the frame read, which is the pack's copy of the screenshot
     height: int
     lines: list[OcrLine] = Field(default_factory=list)
+    # Regions that are pictures, not text (a photo or sticker sent in a chat), same frame.
+    pictures: list[tuple[int, int, int, int]] = Field(default_factory=list)
 
     @property
     def text(self) -> str:

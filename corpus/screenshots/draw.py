@@ -93,7 +93,8 @@ def _separator(at: datetime, style: str) -> str:
 
 
 def _status_bar(d: ImageDraw.ImageDraw, s: Style, bg, lines: list[str] | None = None) -> int:
-    h = round(s.height * 0.035)
+    # Bars scale with the width: a long screenshot is taller, its bars are not.
+    h = round(s.width * 0.0623)
     d.rectangle((0, 0, s.width, h), fill=bg)
     f = font(round(h * 0.6), s.face)
     d.text((24, h * 0.2), s.clock, fill=(20, 20, 20), font=f)
@@ -120,11 +121,11 @@ def chat_phone(says: list[Say], *, title: str, style: Style | None = None,
         img = Image.new("RGB", (s.width, s.height), (237, 237, 237))
         d = ImageDraw.Draw(img)
         top = _status_bar(d, s, (246, 246, 246))
-        bar = round(s.height * 0.066)
+        bar = round(s.width * 0.1174)
         d.rectangle((0, top, s.width, top + bar), fill=(246, 246, 246))
         tf = font(round(s.size * 1.1), s.face)
         d.text(((s.width - tf.getlength(title)) / 2, top + bar * 0.25), title, fill=(0, 0, 0), font=tf)
-        bottom = s.height - round(s.height * 0.075)
+        bottom = s.height - round(s.width * 0.1334)
         d.rectangle((0, bottom, s.width, s.height), fill=(246, 246, 246))
         d.rounded_rectangle((20, bottom + 18, s.width - 140, s.height - 18), 8, fill=(255, 255, 255))
         d.text((s.width - 110, bottom + 30), "发送", fill=(255, 120, 0), font=f)

@@ -23,7 +23,7 @@ from evidencepack.models import OcrLine, OcrText
 
 # Version of what read_cached() returns: bump when the recipe changes (engine
 # settings, frame size), so older results are not served.
-OCR_VERSION = "1"
+OCR_VERSION = "2"
 ENGINE = "rapidocr-onnxruntime"
 INSTALL_HINT = "pip install 'evidencepack[ocr]'"
 
@@ -78,7 +78,55 @@ def recognise(data: bytes) -> OcrText | None:
         lines.append(OcrLine(text=str(text), box=(min(xs), min(ys), max(xs), max(ys)),
                              confidence=round(float(score), 3)))
     return OcrText(engine=f"{ENGINE} {engine_version()}", width=frame.width,
-                   height=frame.height, lines=lines)
+                   height=frame.height, lines=lines, pictures=pictures(frame, lines))
+
+
+# A picture is at least this share of the width on both sides (a chat's avatars are
+# 0.09, a photo sent in it 0.25 or more), and differs from the background by more
+# than this in some channel (a white bubble on the phone app's grey differs by 18).
+_PICTURE_SIDE = 0.15
+_PICTURE_CONTRAST = 24
+_CELL = 8  # px of the frame per cell of the grid the regions are found on
+
+
+def pictures(frame, lines: list[OcrLine]) -> list[tuple[int, int, int, int]]:
+    """Boxes of the regions that stand out from the background and hold no text: the
+    pictures and stickers a chat screenshot shows where an export says [图片]."""
+    small = frame.reduce(_CELL) if min(frame.size) >= _CELL else frame
+    w, h = small.size
+    colours = small.getcolors(w * h) or []
+    if not colours:
+        return []
+    background = max(colours)[1]
+    data = small.load()
+    odd = [[max(abs(a - b) for a, b in zip(data[x, y], background)) > _PICTURE_CONTRAST
+            for x in range(w)] for y in range(h)]
+    texts = [(x0 // _CELL, y0 // _CELL, x1 // _CELL, y1 // _CELL) for x0, y0, x1, y1
+             in (ln.box for ln in lines)]
+    side = _PICTURE_SIDE * frame.width / _CELL
+    seen = [[False] * w for _ in range(h)]
+    found = []
+    for y in range(h):
+        for x in range(w):
+            if not odd[y][x] or seen[y][x]:
+                continue
+            stack, box = [(x, y)], [x, y, x, y]
+            seen[y][x] = True
+            while stack:
+                cx, cy = stack.pop()
+                box = [min(box[0], cx), min(box[1], cy), max(box[2], cx), max(box[3], cy)]
+                for nx, ny in ((cx + 1, cy), (cx - 1, cy), (cx, cy + 1), (cx, cy - 1)):
+                    if 0 <= nx < w and 0 <= ny < h and odd[ny][nx] and not seen[ny][nx]:
+                        seen[ny][nx] = True
+                        stack.append((nx, ny))
+            bx0, by0, bx1, by1 = box
+            if bx1 - bx0 + 1 < side or by1 - by0 + 1 < side:
+                continue
+            if any(tx0 <= bx1 and bx0 <= tx1 and ty0 <= by1 and by0 <= ty1
+                   for tx0, ty0, tx1, ty1 in texts):
+                continue
+            found.append((bx0 * _CELL, by0 * _CELL, (bx1 + 1) * _CELL, (by1 + 1) * _CELL))
+    return found
 
 
 def read_cached(data: bytes, sha256: str, cache_dir: Path) -> tuple[OcrText | None, str | None]:

@@ -136,15 +136,18 @@ def _bubbles(text: OcrText, ctx: ChatContext, at: datetime) -> tuple[list[_Bubbl
     and the last time shown (the next screenshot's starting time)."""
     cfg = _config()["chat"]
     w, h = text.width, text.height
-    lines = sorted((ln for ln in text.lines if ln.text.strip() and not _is_chrome(ln)),
+    # A picture is a message of its own, written as an export writes it ([图片]).
+    shown = [OcrLine(text=cfg["picture_text"], box=box, confidence=1.0) for box in text.pictures]
+    pictures = {id(ln) for ln in shown}
+    lines = sorted((ln for ln in [*text.lines, *shown] if ln.text.strip() and not _is_chrome(ln)),
                    key=lambda ln: (ln.box[1], ln.box[0]))
     headers = [ln for ln in lines if _HEADER.fullmatch(ln.text.strip())]
     if headers:
         # Workbench: nothing above the first header is a message of this screen.
         lines = [ln for ln in lines if ln.box[1] >= headers[0].box[1]]
     else:
-        lines = [ln for ln in lines if ln.box[1] >= h * cfg["phone_chrome_top"]
-                 and ln.box[3] <= h * (1 - cfg["phone_chrome_bottom"])]
+        lines = [ln for ln in lines if ln.box[1] >= w * cfg["phone_chrome_top"]
+                 and ln.box[3] <= h - w * cfg["phone_chrome_bottom"]]
     bubbles: list[_Bubble] = []
     current: _Bubble | None = None
     for ln in lines:
@@ -167,6 +170,10 @@ def _bubbles(text: OcrText, ctx: ChatContext, at: datetime) -> tuple[list[_Bubbl
         if headers:
             # Under a header every line is that message's, whatever its side.
             bubbles[-1].lines.append(ln)
+            continue
+        if id(ln) in pictures:
+            current = None
+            bubbles.append(_Bubble(side="left" if x0 < w - x1 else "right", lines=[ln], at=at))
             continue
         if current is not None and current.lines:
             # A bubble's next line starts where its first did, close under it; its

@@ -259,14 +259,17 @@ def screenshot_section(corpus: Path, part: str) -> EvalSection:
                 buyer_nick=label["buyer"], seller_name=label["seller"])
             got, _ = screenshots.chat_messages(item, ctx, captured)
             want = label["messages"]
-            hyp = _squeeze("".join(m.text for m in got))
-            ref = _squeeze("".join(m["text"] for m in want))
-            at = 0  # in order: a message not read (a picture) does not shift the rest
+            # Characters of what was typed: a picture's placeholder is no character read.
+            hyp = _squeeze("".join(m.text for m in got if m.kind != "image"))
+            ref = _squeeze("".join(m["text"] for m in want if m["kind"] != "image"))
+            at = 0  # in order: a message not read does not shift the rest
             for m in want:
                 r = _squeeze(m["text"])
                 for n in range(at, min(at + 2, len(got))):
                     h = _squeeze(got[n].text)
-                    if got[n].role.value == m["role"] and r and _distance(r, h) <= 0.2 * len(r):
+                    if got[n].role.value == m["role"] and (
+                            got[n].kind == "image" if m["kind"] == "image"
+                            else bool(r) and _distance(r, h) <= 0.2 * len(r)):
                         split[0] += 1
                         at = n + 1
                         break
