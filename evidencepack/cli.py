@@ -29,7 +29,10 @@ class EvidencePackGroup(click.Group):
         try:
             return super().invoke(ctx)
         except EvidencePackError as exc:
-            click.echo(f"evidencepack: error: {exc}", err=True)
+            from evidencepack.messages import words
+
+            lang = ctx.meta.get("evidencepack.lang")
+            click.echo(words(lang)["error_prefix"] + exc.render(lang), err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo(INTERRUPTED, err=True)
@@ -64,8 +67,31 @@ def _options(lang, now, redact, checklists, jobs=None):
                         checklist_dirs=tuple(checklists or ()), jobs=jobs)
 
 
+def complete_types(_ctx, _param, incomplete: str):
+    from click.shell_completion import CompletionItem
+    from evidencepack.judge.checklist import load_checklists
+
+    return [CompletionItem(id_, help=c.name_zh) for id_, c in load_checklists().items()
+            if id_.startswith(incomplete) or c.name_zh.startswith(incomplete)]
+
+
+def complete_platforms(_ctx, _param, incomplete: str):
+    from click.shell_completion import CompletionItem
+    from evidencepack.judge.profiles import load_profiles
+
+    return [CompletionItem(id_, help=p.name_zh) for id_, p in load_profiles().items()
+            if id_.startswith(incomplete) or p.name_zh.startswith(incomplete)]
+
+
+def _remember_lang(ctx: click.Context, _param, value):
+    # Errors are printed by the group, outside the command: it reads the language here.
+    if value is not None:
+        ctx.meta["evidencepack.lang"] = value
+    return value
+
+
 lang_option = click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
-                           help="Language of labels (default: the platform's, zh for "
+                           callback=_remember_lang, is_eager=True, help="Language of labels (default: the platform's, zh for "
                                 "Chinese platforms).")
 now_option = click.option("--now", metavar="TIME", default=None,
                           help="Fix the clock for deadlines, e.g. 2024-03-13T09:00:00+08:00.")
@@ -113,29 +139,50 @@ def cli() -> None:
     """
 
 
+def _zone_name(_ctx, param, value: str) -> str:
+    from zoneinfo import ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"{value!r} is not a time zone; use an IANA name such as "
+                                 f"{DEFAULT_TZ}", param=param) from None
+    return value
+
+
 @cli.command()
 @case_arg
-@click.option("--type", "dispute_type", required=True,
-              help="Dispute type id (see `evidencepack checklists`).")
-@click.option("--platform", default="taobao", show_default=True,
-              help="Platform profile: taobao, tmall, jd, pinduoduo, generic, stripe, paypal.")
-@click.option("--timezone", default=DEFAULT_TZ, show_default=True, help="The case's time zone.")
-def init(case_dir: Path, dispute_type: str, platform: str, timezone: str) -> None:
-    """Create a case folder with its sub-folders and a commented case.toml."""
+@click.option("--type", "dispute_type", required=True, shell_complete=complete_types,
+              help="Dispute type: its id or its Chinese name (see `evidencepack checklists`).")
+@click.option("--platform", default="taobao", show_default=True, shell_complete=complete_platforms,
+              help="Platform profile: taobao, tmall, jd, pinduoduo, generic, stripe, paypal "
+                   "(or its Chinese name, e.g. 淘宝).")
+@click.option("--timezone", default=DEFAULT_TZ, show_default=True, callback=_zone_name,
+              help="The case's time zone (an IANA name).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None, callback=_remember_lang,
+              is_eager=True, help="Language of case.toml's comments (default: the platform's).")
+def init(case_dir: Path, dispute_type: str, platform: str, timezone: str, lang) -> None:
+    """Create a case folder with its sub-folders and a commented case.toml.
+
+    The comments are in the platform's language; the facts are placeholders that
+    `check` lists (and that keep the case incomplete) until they are filled in.
+    """
     from evidencepack.inputs.case import init_case
     from evidencepack.judge.checklist import load_checklists
-    from evidencepack.errors import InputError
+    from evidencepack.messages import words
+    from evidencepack.names import checklist_names, profile_names, require
     from evidencepack.judge.profiles import load_profiles
+    from evidencepack import terminal
 
-    if dispute_type not in load_checklists():
-        raise InputError(f"unknown dispute type {dispute_type!r}",
-                         remedy="see `evidencepack checklists`")
-    if platform not in load_profiles():
-        raise InputError(f"unknown platform {platform!r}",
-                         remedy="one of: " + ", ".join(sorted(load_profiles())))
-    path = init_case(case_dir, dispute_type=dispute_type, platform=platform,
-                     now=datetime.now(ZoneInfo(timezone)).replace(second=0), timezone=timezone)
-    click.echo(f"created {path}; fill it in and add evidence files to the folders beside it")
+    profiles = load_profiles()
+    platform = require(platform, profile_names(profiles), "platform",
+                       remedy="one of: " + ", ".join(sorted(profiles)))
+    lang = lang or profiles[platform].lang
+    dispute_type = require(dispute_type, checklist_names(load_checklists()), "dispute type",
+                           remedy="see `evidencepack checklists`")
+    path = init_case(case_dir, dispute_type=dispute_type, platform=platform, timezone=timezone,
+                     lang=lang)
+    terminal.console().print(words(lang)["created"].format(path=path), soft_wrap=True)
 
 
 @cli.command()
@@ -211,7 +258,8 @@ def _cycle_collector_off(command):
 @checklists_option
 @click.option("--generated-at", metavar="TIME", default=None,
               help="Fix the pack's timestamp: same inputs and time give the same PDF.")
-@click.option("--templates", type=click.Path(path_type=Path, file_okay=False), default=None,
+@click.option("--templates", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              default=None,
               help="A folder whose pack.html.j2 / pack.css / labels.toml override the built-ins.")
 @click.option("--max-size", metavar="SIZE", default=None,
               help="Shrink images step by step until the PDF fits, e.g. 4.5MB "
@@ -248,7 +296,8 @@ def build(case_dir: Path, output, lang, now, redact, checklists, generated_at, t
     analysis, result, plan = pack.analysis, pack.result, pack.plan
     images = plan.images if plan else []
     if as_json:
-        click.echo(json.dumps({**result.model_dump(mode="json"), "worksheet": str(pack.worksheet),
+        click.echo(json.dumps({"schema": "evidencepack.build/1",
+                               **result.model_dump(mode="json"), "worksheet": str(pack.worksheet),
                                "images": [i.model_dump(mode="json") for i in images],
                                "images_left_out": plan.left_out if plan else [],
                                "upload_plan": str(plan.plan_file) if plan else None,
@@ -299,7 +348,7 @@ def statement(case_dir: Path, lang, now, checklists, as_json) -> None:
 
 
 @cli.command("checklists")
-@click.argument("dispute_type", required=False)
+@click.argument("dispute_type", required=False, shell_complete=complete_types)
 @lang_option
 @checklists_option
 @json_option
@@ -312,17 +361,19 @@ def checklists_cmd(dispute_type, lang, checklists, as_json) -> None:
     lists = load_checklists(list(checklists))
     if dispute_type is None:
         if as_json:
-            click.echo(json.dumps([{"id": c.id, "name_zh": c.name_zh, "name_en": c.name_en,
-                                    "items": len(c.items)} for c in lists.values()],
-                                  ensure_ascii=False, indent=2))
+            click.echo(json.dumps({"schema": "evidencepack.checklists/1", "checklists": [
+                {"id": c.id, "name_zh": c.name_zh, "name_en": c.name_en, "items": len(c.items)}
+                for c in lists.values()]}, ensure_ascii=False, indent=2))
         else:
-            terminal.print_checklists(lists)
+            terminal.print_checklists(lists, lang or "zh")
         return
     if dispute_type not in lists:
         raise InputError(f"unknown dispute type {dispute_type!r}",
                          remedy="run `evidencepack checklists` for the list")
     if as_json:
-        click.echo(lists[dispute_type].model_dump_json(indent=2))
+        click.echo(json.dumps({"schema": "evidencepack.checklist/1",
+                               **lists[dispute_type].model_dump(mode="json")},
+                              ensure_ascii=False, indent=2))
     else:
         terminal.print_checklist(lists[dispute_type], lang or "zh")
 
@@ -336,20 +387,16 @@ def queue(cases_root: Path, lang, now, checklists, jobs, limit, as_json) -> None
     its completeness and first missing item. A broken case shows as an error
     row and does not hide the rest.
     """
-    from evidencepack.team.audit import build_audit
+    from evidencepack.team.audit import build_audit, queue_json
 
     # The queue is the audit's rows, which are already sorted most urgent first.
-    rows = build_audit(cases_root, _options(lang, now, False, checklists), jobs=jobs).rows
+    report = build_audit(cases_root, _options(lang, now, False, checklists), jobs=jobs)
     if as_json:
-        keys = {"case_dir", "case_id", "dispute_type", "complete", "score", "next_deadline",
-                "next_deadline_at", "status", "hours_left", "first_missing_id",
-                "first_missing", "error"}
-        click.echo(json.dumps([r.model_dump(mode="json", include=keys) for r in rows],
-                              ensure_ascii=False, indent=2))
+        click.echo(json.dumps(queue_json(report), ensure_ascii=False, indent=2))
         return
     from evidencepack import terminal
 
-    terminal.print_queue(rows, lang or "zh", limit)
+    terminal.print_queue(report.rows, lang or "zh", limit)
 
 
 @cli.command()
@@ -360,8 +407,14 @@ def queue(cases_root: Path, lang, now, checklists, jobs, limit, as_json) -> None
 @click.option("--html", "html_file", type=click.Path(path_type=Path, dir_okay=False),
               default=None, help="Also write one self-contained HTML dashboard (sortable, "
                                  "filterable, no network).")
+@click.option("--csv-lang", type=click.Choice(["id", "zh", "en"]), default="id", show_default=True,
+              help="The CSV's headers and cells: ids for scripts, or words for a spreadsheet "
+                   "(item titles, times Excel reads as times, numbers, 是/否).")
+@click.option("--no-history", is_flag=True,
+              help="Do not record this audit in the history the dashboard's trend is drawn "
+                   "from (audit-history.sqlite in EVIDENCEPACK_CACHE).")
 def audit(cases_root: Path, lang, now, checklists, jobs, limit, as_json, csv_file,
-          html_file) -> None:
+          html_file, csv_lang, no_history) -> None:
     """The team lead's report: every case under CASES_ROOT, item by item.
 
     \b
@@ -372,14 +425,17 @@ def audit(cases_root: Path, lang, now, checklists, jobs, limit, as_json, csv_fil
     deadline columns are deadline.<name>.at / .status / .hours_left.
     Exit 0 even when cases are incomplete (it is a report), 2 on bad input.
     """
-    from evidencepack.team.audit import audit_json, build_audit, check_output, write_csv, write_html
+    from evidencepack.team.audit import (audit_json, build_audit, check_output, with_history,
+                                    write_csv, write_html)
 
     report = build_audit(cases_root, _options(lang, now, False, checklists), jobs=jobs)
+    if not no_history:
+        report = with_history(report)
     for path in (csv_file, html_file):
         if path is not None:
             check_output(path, report)
     if csv_file is not None:
-        write_csv(report, csv_file)
+        write_csv(report, csv_file, None if csv_lang == "id" else csv_lang)
     if html_file is not None:
         write_html(report, html_file)
     if as_json:
@@ -388,9 +444,7 @@ def audit(cases_root: Path, lang, now, checklists, jobs, limit, as_json, csv_fil
     from evidencepack import terminal
 
     terminal.print_audit(report, limit)
-    for path in (csv_file, html_file):
-        if path is not None:
-            click.echo(f"wrote {path}")
+    terminal.print_written([p for p in (csv_file, html_file) if p is not None], report.lang)
 
 
 @cli.command()
@@ -440,7 +494,7 @@ def batch(export: Path, cases_root: Path, out: Path, mapping, jobs, force, shard
     if report_file is not None and inside(cases_root, report_file):
         raise InputError("--report lies inside --cases-root, which is never written to",
                          path=report_file)
-    progress = terminal.BatchProgress()
+    progress = terminal.BatchProgress(lang=options.lang or "en")
     try:
         report = run_batch(export, cases_root, out, options=options,
                            generated_at=stamp, jobs=jobs, force=force, shard=the_shard,
@@ -451,7 +505,7 @@ def batch(export: Path, cases_root: Path, out: Path, mapping, jobs, force, shard
     if as_json:
         click.echo(data)
     else:
-        terminal.print_batch(report)
+        terminal.print_batch(report, options.lang or "en")
         if report_file is not None:
             click.echo(f"report {report_file}")
     if report.interrupted:

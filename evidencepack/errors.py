@@ -31,19 +31,28 @@ class EvidencePackError(Exception):
         self.bare_message = message
         super().__init__(self.render())
 
-    def render(self) -> str:
+    def render(self, lang: str | None = None) -> str:
+        """The one line shown for this error; ``lang="zh"`` looks the message and the
+        remedy up in data/messages.toml (an English sentence with no entry stays)."""
+        message, remedy, colon, open_, close = \
+            self.bare_message, self.remedy, ": ", " (", ")"
+        if lang == "zh":
+            from evidencepack.messages import translate
+
+            message, remedy = translate(message, lang), translate(remedy or "", lang)
+            colon, open_, close = "：", "（", "）"
         where = ""
         if self.path:
             where = self.path
             if self.line is not None:
                 where += f":{self.line}"
-            where += ": "
+            where += colon
         text = where
         if self.field:
-            text += f"{self.field}: "
-        text += self.bare_message
-        if self.remedy:
-            text += f" ({self.remedy})"
+            text += f"{self.field}{colon}"
+        text += message
+        if remedy:
+            text += f"{open_}{remedy}{close}"
         # One line, whatever the input held: file names may carry newlines.
         return text.replace("\r", "\\r").replace("\n", "\\n")
 
@@ -91,21 +100,59 @@ class SizeLimitError(EvidencePackError):
     exit_code = ExitCode.FAILED
 
 
-def describe_validation(errors: list[dict]) -> tuple[str, str]:
-    """(field path, message) for the first of pydantic's errors, worded for a user.
+def describe_validation(errors: list[dict], model=None) -> tuple[str, str]:
+    """(field path, message) for pydantic's errors, worded for a user.
 
-    Shared by case.toml, checklist and profile loading so a misspelt key reads
-    the same everywhere.
+    A misspelt key comes first, named with the known key nearest to it (``model``
+    gives the known keys); the "required field is missing" its correct spelling
+    causes is the same mistake and is not counted again. Shared by case.toml,
+    checklist and profile loading so a misspelt key reads the same everywhere.
     """
-    first = errors[0]
+    extra = [e for e in errors if e["type"] == "extra_forbidden"]
+    counted = list(errors)
+    first = extra[0] if extra else errors[0]
     field = ".".join(str(part) for part in first["loc"])
     kind = first["type"]
     if kind == "missing":
         message = "required field is missing"
-    elif kind == "extra_forbidden":
+    elif kind == "extra_forbidden" and model is None:
         message = "unknown key (check its spelling)"
+    elif kind == "extra_forbidden":
+        key = str(first["loc"][-1])
+        known = _known_keys(model, first["loc"][:-1])
+        from evidencepack.names import nearest
+
+        near = nearest(key, known) if known else None
+        field = ".".join(str(part) for part in first["loc"][:-1])
+        if near is not None:
+            message = f"unknown key {key} (did you mean {near}?)"
+            counted = [e for e in errors if not (
+                e["type"] == "missing" and tuple(e["loc"]) == (*first["loc"][:-1], near))]
+        else:
+            message = f"unknown key {key} (check its spelling)"
     else:
         message = first["msg"].removeprefix("Value error, ")
-    if len(errors) > 1:
-        message += f" (and {len(errors) - 1} more problem(s))"
+    if len(counted) > 1:
+        message += f" (and {len(counted) - 1} more problem(s))"
     return field, message
+
+
+def _known_keys(model, loc) -> list[str]:
+    """The keys the table at ``loc`` of ``model`` knows (list indexes skipped)."""
+    import typing
+
+    for part in loc:
+        if model is None or isinstance(part, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        annotation = field.annotation
+        candidates = [annotation, *typing.get_args(annotation)]
+        model = next((c for c in candidates if hasattr(c, "model_fields")), None)
+        if model is None:
+            for c in candidates:
+                model = next((a for a in typing.get_args(c) if hasattr(a, "model_fields")), None)
+                if model is not None:
+                    break
+    return list(getattr(model, "model_fields", {})) if model is not None else []

@@ -18,17 +18,19 @@ from evidencepack.inputs import tracking as tracking_mod
 from evidencepack.inputs.carriers import normalise_carrier
 from evidencepack.judge.tracking_facts import derive_facts
 from evidencepack.inputs.case import TIME_FIELDS, Case, read_case
-from evidencepack.judge.checking import CheckContext, CheckReport, evaluate
+from evidencepack.judge.checking import CheckContext, CheckReport, evaluate, with_unfilled
 from evidencepack.judge.checklist import Checklist, load_checklists
 from evidencepack.judge.deadlines import Deadline, compute
 from evidencepack.errors import CaseFileError, InputError, ParseError, UnsafePathError
-from evidencepack.inputs.evidence import case_relative, gather, inside
+from evidencepack.inputs.evidence import case_relative, folders_for, gather, inside
 from evidencepack.inputs.images import default_cache_dir
 from evidencepack.models import (ChatLog, ChatMessage, EvidenceItem, EvidenceKind,
                                  TrackingFacts, TrackingTimeline, Warning_, capped_warnings)
+from evidencepack.names import checklist_names, profile_names, require
 from evidencepack.options import CheckOptions
 from evidencepack.judge.profiles import Profile, load_profiles
 from evidencepack.inputs.redact import Redactor, redact_all
+from evidencepack.resources import DATA
 from evidencepack.inputs.safeio import LIMITS, read_verified
 from evidencepack.judge.tagging import chat_facts, tag_messages
 
@@ -98,14 +100,44 @@ class Analysis(BaseModel):
         return out
 
     def next_action(self) -> str:
-        zh = self.lang == "zh"
+        """One step an agent can take now: for a missing item, the folder its evidence
+        goes in and what would satisfy it; for a weak one, which file is weak and why."""
+        from evidencepack.messages import words
+
+        W = words(self.lang)
         missing = self.report.missing
-        if missing:
-            return ("补充：" if zh else "Add: ") + missing[0].title
         weak = [i for i in self.report.items if i.status == "weak" and i.level != "recommended"]
-        if weak:
-            return ("改进：" if zh else "Improve: ") + weak[0].title
-        return "生成证据包：evidencepack build" if zh else "Build the pack: evidencepack build"
+        if not missing and not weak:
+            return W["next_build"]
+        item = missing[0] if missing else weak[0]
+        text = (W["next_add"] if missing else W["next_fix"]).format(title=item.title)
+        rules = next((i.rules for i in self.checklist.items if i.id == item.id), [])
+        folders = folders_for(rules)
+        if missing and folders:
+            text += W["next_put"].format(folders=W["or"].join(folders))
+        reasons = self._with_files(item.reasons)
+        if reasons:
+            text += W["next_because"] + W["join"].join(reasons)
+        return text
+
+    def _with_files(self, reasons: list[str]) -> list[str]:
+        """Reasons naming exhibit labels (P3), each label's file named where it first
+        appears: the agent sees which file to retake."""
+        import re
+
+        from evidencepack.messages import words
+
+        W = words(self.lang)
+        paths = {e.label: e.path for e in self.evidence}
+        seen: set[str] = set()
+
+        def name(m: re.Match) -> str:
+            if m[1] not in paths or m[1] in seen:
+                return m[1]
+            seen.add(m[1])
+            return m[1] + W["paren"].format(paths[m[1]])
+
+        return [re.sub(r"\b([A-Z]\d+)\b", name, r) for r in reasons]
 
 
 def _iso(fact: Fact | None) -> str | None:
@@ -224,6 +256,63 @@ def _event_times(case: Case, facts: TrackingFacts, tracking: TrackingTimeline,
     return times
 
 
+PLAUSIBILITY_FILE = DATA / "plausibility.toml"
+
+
+def _date_warnings(case: Case, now: datetime, chat: ChatLog, tracking: TrackingTimeline,
+                   evidence: list[EvidenceItem]) -> list[Warning_]:
+    """Files whose times fall outside the order's dates: a chat from 2024 in a case
+    ordered in 2026 is most likely another case's file."""
+    from evidencepack.inputs.textio import load_toml
+
+    margins = load_toml(PLAUSIBILITY_FILE, error=InputError)
+    ordered = case.ordered_at
+    out: list[Warning_] = []
+
+    def fmt(at: datetime) -> str:
+        return at.astimezone(case.tz).strftime("%Y-%m-%d %H:%M")
+
+    def check(path: str, what: tuple[str, str], first: datetime | None,
+              last: datetime | None, days_before: int | None) -> None:
+        # ``last`` is None for a photo: its time may be the copy's mtime, later than a
+        # --now fixed in the past, and that says nothing about the case.
+        if ordered is not None and first is not None and days_before is not None \
+                and first < ordered - timedelta(days=days_before):
+            out.append(Warning_(path=path, message=(
+                f"{what[0]} {fmt(first)} is {(ordered - first).days} days before the order was "
+                f"placed ({fmt(ordered)}): is it this case's file?")))
+        elif last is not None and last > now + _DISAGREE:
+            out.append(Warning_(path=path, message=(
+                f"{what[1]} ({fmt(last)}) is later than now ({fmt(now)}): check the time "
+                "and the time zone")))
+
+    by_file: dict[str, list[datetime]] = {}
+    for m in chat.messages:
+        by_file.setdefault(m.source, []).append(m.at)
+    for path, times in by_file.items():
+        check(path, ("the chat starts", "the chat's last message"), min(times),
+              max(times), margins["chat_days_before_order"])
+    events: dict[str, list[datetime]] = {}
+    for e in tracking.events:
+        events.setdefault(e.source, []).append(e.at)
+    for path, times in events.items():
+        check(path, ("the tracking starts", "the tracking's last event"), min(times),
+              max(times), 0)
+    for item in evidence:
+        if item.kind in (EvidenceKind.preship_photo, EvidenceKind.preship_video) and item.captured_at:
+            check(item.path, (f"{item.label} was captured", ""), item.captured_at, None,
+                  margins["photo_days_before_order"])
+    return out
+
+
+def _without_start(deadlines: list[Deadline]) -> list[Deadline]:
+    """Deadlines when opened_at is still init's placeholder: none is known yet."""
+    return [d.model_copy(update={"at": None, "status": "unknown", "hours_left": None,
+                                 "everyday_at": None, "assumed": False,
+                                 "source": "opened_at is not filled in yet"})
+            for d in deadlines]
+
+
 def check_context(case: Case, evidence: list[EvidenceItem], messages: list[ChatMessage],
                   tracking: TrackingTimeline, facts: TrackingFacts,
                   warnings: list[Warning_]) -> tuple[dict[str, Fact], CheckContext]:
@@ -243,16 +332,16 @@ def analyse(case_dir: Path, options: CheckOptions | None = None, *,
             defaults: dict[str, str] | None = None) -> Analysis:
     """``defaults`` (dotted case keys -> text) fill facts case.toml lacks; case.toml wins."""
     options = options or CheckOptions()
-    case, filled, differs = read_case(case_dir, defaults)
+    case, filled, differs, unfilled = read_case(case_dir, defaults)
     # 圆通 in case.toml and yuantong in an export are the same carrier.
     differs = [d for d in differs if not (
         d[0] == "tracking.carrier" and normalise_carrier(d[1]) is not None
         and normalise_carrier(d[1]) == normalise_carrier(d[2]))]
     case_file = case_dir / "case.toml"
     profiles = profiles if profiles is not None else load_profiles()
-    if case.platform not in profiles:
-        raise CaseFileError(f"unknown platform {case.platform!r} (one of: "
-                            f"{', '.join(sorted(profiles))})", path=case_file, field="platform")
+    case.platform = require(case.platform, profile_names(profiles), "platform",
+                            remedy="one of: " + ", ".join(sorted(profiles)),
+                            error=CaseFileError, path=case_file, field="platform")
     profile = profiles[case.platform].with_overrides(case.profile, source=case_file)
     if inside(case_dir, default_cache_dir()):
         raise UnsafePathError("the image cache (EVIDENCEPACK_CACHE) lies inside the case "
@@ -264,9 +353,9 @@ def analyse(case_dir: Path, options: CheckOptions | None = None, *,
                                              what="the checklists folder"))
     if checklists is None or dirs:
         checklists = load_checklists(dirs)
-    if case.dispute_type not in checklists:
-        raise CaseFileError(f"unknown dispute type {case.dispute_type!r} (see "
-                            "`evidencepack checklists`)", path=case_file, field="dispute_type")
+    case.dispute_type = require(case.dispute_type, checklist_names(checklists), "dispute type",
+                                remedy="see `evidencepack checklists`", error=CaseFileError,
+                                path=case_file, field="dispute_type")
     lang = options.lang or profile.lang
     now = (options.now or datetime.now(case.tz)).astimezone(case.tz)
 
@@ -289,17 +378,21 @@ def analyse(case_dir: Path, options: CheckOptions | None = None, *,
     for name in filled:
         if name in times:
             times[name].kind = "export"
-    report = evaluate(checklists[case.dispute_type], ctx, lang)
+    warnings.extend(_date_warnings(case, now, chat, tracking, evidence))
+    report = with_unfilled(evaluate(checklists[case.dispute_type], ctx, lang), unfilled, lang)
     if options.redact:
         # Last, over everything built from the files, so nothing shown escapes it;
         # the checklist was evaluated on the text as written.
         redact_all(Redactor(), messages=chat.messages, events=tracking.events,
                    warnings=warnings, case=case, evidence=evidence)
+    deadlines = compute(case, profile, now, lang, tracking=tracking, facts=facts)
+    if "opened_at" in unfilled:
+        deadlines = _without_start(deadlines)
     return Analysis(case_dir=case_dir, case=case, profile=profile, lang=lang, now=now,
                     evidence=evidence, chat=chat, tracking=tracking, tracking_facts=facts,
                     chat_counts=chat_facts(chat.messages), times=times,
                     checklist=checklists[case.dispute_type], report=report,
-                    deadlines=compute(case, profile, now, lang, tracking=tracking, facts=facts),
+                    deadlines=deadlines,
                     warnings=warnings, filled=filled,
                     differs=differs, redacted=options.redact)
 

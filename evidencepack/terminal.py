@@ -12,7 +12,8 @@ from evidencepack.judge.checklist import Checklist
 from evidencepack.judge.deadlines import NAMES as DEADLINE_NAMES
 from evidencepack.judge.deadlines import time_left_text
 from evidencepack.inputs.evidence import escape_controls
-from evidencepack.pack.labels import load_labels
+from evidencepack.pack.labels import load_labels, zone_text
+from evidencepack.messages import translate, words
 from evidencepack.pipeline import Analysis
 
 MARKS = {"met": ("✓", "green"), "weak": ("⚠", "yellow"), "missing": ("✗", "red"),
@@ -22,10 +23,11 @@ URGENCY_STYLE = {"overdue": "bold red", "due_24h": "red", "due_72h": "yellow", "
 
 
 def console() -> Console:
-    # Wide enough for Chinese titles when piped into a file or a CI log. No markup
-    # and no emoji codes: every string printed may come from a case file, an
-    # export or a manifest, and "[/bold]" or "[link=…]" there is text, not style.
-    return Console(highlight=False, soft_wrap=False, width=None if _tty() else 120,
+    # Piped into a file or a CI log: $COLUMNS if set, else wide enough for Chinese
+    # titles. No markup and no emoji codes: every string printed may come from a
+    # case file, an export or a manifest, and "[/bold]" or "[link=…]" there is
+    # text, not style.
+    return Console(highlight=False, soft_wrap=False, width=None if _tty() else _columns(),
                    markup=False, emoji=False)
 
 
@@ -35,71 +37,122 @@ def _tty() -> bool:
     return sys.stdout.isatty()
 
 
+def _columns() -> int:
+    import os
+
+    try:
+        return max(40, int(os.environ.get("COLUMNS", "")))
+    except ValueError:
+        return 120
+
+
+def _table(*columns: str, **kwargs) -> Table:
+    """A table whose cells wrap, never cut: Chinese titles and reasons have no spaces
+    to wrap at, so a long one folds onto the next line instead of ending in "…"."""
+    table = Table(show_header=True, header_style="bold", **kwargs)
+    for title in columns:
+        table.add_column(title, overflow="fold")
+    return table
+
+
+def _deadline_at(d, lang: str) -> str:
+    return d.at.strftime("%Y-%m-%d %H:%M") if d.at else translate(d.source, lang)
+
+
+def _zone(analysis: Analysis) -> str:
+    """The case's zone as 北京时间（UTC+8）or its name and offset: never "CST"."""
+    offset = analysis.now.utcoffset()
+    hours = offset.total_seconds() / 3600 if offset is not None else 0
+    return zone_text(analysis.case.timezone, hours, load_labels(analysis.lang))
+
+
+def print_warnings(out: Console, warnings, lang: str) -> None:
+    W = words(lang)
+    for w in warnings:
+        out.print(Text(W["warning"] + _flat(localise_warning(w, lang)), style="yellow"))
+
+
+def localise_warning(w, lang: str) -> str:
+    text = str(w)
+    if lang != "zh" or not hasattr(w, "message"):
+        return translate(text, lang)
+    where = w.path + (f":{w.line}" if w.line is not None else "")
+    return f"{where}：{translate(w.message, lang)}"
+
+
+def print_written(paths, lang: str) -> None:
+    out = console()
+    for path in paths:
+        out.print(Text(words(lang)["wrote"].format(path=_flat(path))))
+
+
 def print_check(analysis: Analysis) -> None:
     out = console()
-    zh = analysis.lang == "zh"
+    lang = analysis.lang
+    zh = lang == "zh"
+    W = words(lang)
+    L = load_labels(lang)
     r = analysis.report
     case = analysis.case
-    out.print(Text(_flat(f"{case.case_id} · {r.name} · {analysis.profile.name(analysis.lang)}"),
+    out.print(Text(_flat(f"{case.case_id} · {r.name} · {analysis.profile.name(lang)}"),
                    style="bold"))
-    table = Table(show_header=True, header_style="bold", expand=False, show_lines=False)
-    table.add_column("", width=2)
-    table.add_column("证据项" if zh else "Item")
-    table.add_column("要求" if zh else "Level")
-    table.add_column("证据 / 说明" if zh else "Evidence / notes")
+    table = _table("", W["col_item"], W["col_level"], W["col_notes"])
+    table.columns[0].width = 2
     for item in r.items:
         mark, style = MARKS[item.status]
         notes = ", ".join(item.evidence)
         if item.status == "missing" and item.group_met:
             mark, style = "·", "dim"
-            notes = "同组已满足" if zh else "covered by its group"
+            notes = W["covered"]
         if item.reasons and not (item.status == "missing" and item.group_met):
-            notes = "; ".join(filter(None, [notes, *item.reasons]))
-        table.add_row(Text(mark, style=style), _flat(item.title), item.level, _flat(notes))
+            notes = W["join"].join(filter(None, [notes, *item.reasons]))
+        table.add_row(Text(mark, style=style), _flat(item.title), L[item.level], _flat(notes))
     out.print(table)
     score = f"{r.satisfied_units}/{r.required_units}"
-    verdict = ("完整" if r.complete else "不完整") if zh else ("complete" if r.complete else "incomplete")
-    out.print(Text(("完整度 " if zh else "Completeness ") + f"{score} ({verdict})",
+    verdict = W["complete"] if r.complete else W["incomplete"]
+    out.print(Text(W["completeness"].format(score=score, verdict=verdict),
                    style="green" if r.complete else "red"))
     dl = Table(show_header=False, box=None, pad_edge=False)
+    for _ in range(4):
+        dl.add_column(overflow="fold")
     for d in analysis.deadlines:
-        at = d.at.strftime("%Y-%m-%d %H:%M %Z") if d.at else d.source
-        left = time_left_text(d.hours_left, zh)
-        status = Text(d.status + (f" ({left})" if left else ""), style=URGENCY_STYLE[d.status])
-        note = ("推定" if zh else "assumed") if d.assumed else ""
+        # A moment that has come (intervention possible) is not late: no "overdue" count.
+        left = time_left_text(d.hours_left, zh) if d.status != "passed" else ""
+        status = Text(L[d.status] + (W["paren"].format(left) if left else ""),
+                      style=URGENCY_STYLE[d.status])
+        note = W["assumed"] if d.assumed else ""
         if d.everyday_at is not None:
-            note += ("，平日规则 " if zh else "; everyday rule ") + \
-                d.everyday_at.strftime("%Y-%m-%d %H:%M")
-        dl.add_row(_flat(d.label), _flat(at), status, note)
-    out.print(Text("处理时限" if zh else "Deadlines", style="bold"))
+            note += W["everyday"] + d.everyday_at.strftime("%Y-%m-%d %H:%M")
+        dl.add_row(_flat(d.label), _flat(_deadline_at(d, lang)), status, note)
+    out.print(Text(W["deadlines"].format(zone=_zone(analysis)), style="bold"))
     out.print(dl)
-    for w in analysis.warnings:
-        out.print(Text(f"warning: {_flat(w)}", style="yellow"))
-    out.print(Text(("下一步：" if zh else "Next: ") + _flat(analysis.next_action()), style="bold"))
+    print_warnings(out, analysis.warnings, lang)
+    out.print(Text(W["next"] + _flat(analysis.next_action()), style="bold"))
 
 
 def print_build(analysis: Analysis, result, worksheet: Path, plan=None) -> None:
     out = console()
-    zh = analysis.lang == "zh"
-    for w in [*analysis.warnings, *result.warnings]:
-        out.print(Text(f"warning: {_flat(w)}", style="yellow"))
+    lang = analysis.lang
+    W = words(lang)
+    print_warnings(out, [*analysis.warnings, *result.warnings], lang)
     missing = analysis.report.missing
     if missing:
-        out.print(Text(("证据不完整，缺：" if zh else "Incomplete, missing: ")
-                       + _flat("; ".join(i.title for i in missing)), style="red"))
-    out.print(f"wrote {_flat(result.pdf)} ({result.pages} pages, {result.size / 1024 / 1024:.1f} MB)")
-    out.print(f"      {_flat(result.manifest)} (sha256 {result.sha256[:12]}…)")
-    out.print(Text(load_labels(analysis.lang)["ws_written"].format(path=_flat(worksheet))))
+        out.print(Text(W["build_incomplete"] + _flat(W["join"].join(i.title for i in missing)),
+                       style="red"))
+    out.print(Text(W["wrote_pdf"].format(path=_flat(result.pdf), pages=result.pages,
+                                         mb=f"{result.size / 1024 / 1024:.1f}")))
+    out.print(Text(W["wrote_manifest"].format(path=_flat(result.manifest),
+                                              sha=result.sha256[:12])))
+    out.print(Text(load_labels(lang)["ws_written"].format(path=_flat(worksheet))))
     if plan is not None and plan.images:
         images = plan.images
-        largest = max(i.size for i in images)
-        out.print(f"wrote {len(images)} page images to {images[0].path.parent} "
-                  f"(largest {largest / 1000:.0f} kB, lowest {min(i.dpi for i in images)} dpi); "
-                  f"upload order in {plan.plan_file.name}")
+        out.print(Text(W["wrote_images"].format(
+            n=len(images), folder=_flat(images[0].path.parent),
+            kb=f"{max(i.size for i in images) / 1000:.0f}", dpi=min(i.dpi for i in images),
+            plan=_flat(plan.plan_file.name))))
         if plan.left_out:
-            out.print(Text(f"pages {', '.join(map(str, plan.left_out))} are over the platform's "
-                           f"limit of {plan.max_images} images and were not exported",
-                           style="yellow"))
+            out.print(Text(W["images_left_out"].format(
+                pages=", ".join(map(str, plan.left_out)), max=plan.max_images), style="yellow"))
 
 
 def print_statement(analysis: Analysis, draft, problems) -> None:
@@ -116,12 +169,10 @@ def print_statement(analysis: Analysis, draft, problems) -> None:
                        + (L["st_assumed"] if draft.limit_assumed else ""), style="dim"))
 
 
-def print_checklists(lists: dict[str, Checklist]) -> None:
-    table = Table(show_header=True, header_style="bold")
-    table.add_column("id")
-    table.add_column("中文")
-    table.add_column("English")
-    table.add_column("items", justify="right")
+def print_checklists(lists: dict[str, Checklist], lang: str = "en") -> None:
+    W = words(lang)
+    table = _table(W["col_id"], "中文", "English", W["col_items_n"])
+    table.columns[3].justify = "right"
     for c in lists.values():
         table.add_row(c.id, c.name_zh, c.name_en, str(len(c.items)))
     console().print(table)
@@ -129,17 +180,18 @@ def print_checklists(lists: dict[str, Checklist]) -> None:
 
 def print_checklist(checklist: Checklist, lang: str) -> None:
     out = console()
+    W = words(lang)
+    L = load_labels(lang)
     out.print(Text(f"{checklist.id} · {checklist.name(lang)}", style="bold"))
     table = Table(show_header=True, header_style="bold", show_lines=True)
-    # Leads copy ids into `remove = [...]`: never truncate them.
-    table.add_column("id", no_wrap=True, overflow="fold")
-    table.add_column("item")
-    table.add_column("level")
-    table.add_column("rules")
-    table.add_column("why")
+    # Leads copy ids into `remove = [...]` and rules into their own files: never
+    # truncate them; they are the checklist files' words, not translated.
+    table.add_column(W["col_id"], no_wrap=True, overflow="fold")
+    for key in ("col_item", "col_level", "col_rules", "col_why"):
+        table.add_column(W[key], overflow="fold")
     for item in checklist.items:
         rules = "\n".join(_rule_text(r) for r in item.rules)
-        level = item.level + (f" ({item.group})" if item.group else "")
+        level = L[item.level] + (f" ({item.group})" if item.group else "")
         table.add_row(item.id, item.title(lang), level, rules, item.why(lang))
     out.print(table)
 
@@ -158,36 +210,38 @@ def _shown(rows: list, limit: int) -> list:
     return rows if limit == 0 else rows[:limit]
 
 
-def _more(out: Console, total: int, shown: int, zh: bool) -> None:
+def _more(out: Console, total: int, shown: int, lang: str) -> None:
     if total > shown:
-        out.print(Text(f"另有 {total - shown:,} 个案件未显示（共 {total:,} 个，按紧急程度排序）；"
-                       "--limit 0 显示全部，--json 或 --csv 输出全部" if zh else
-                       f"{total - shown:,} more cases not shown ({total:,} in all, most urgent "
-                       "first); --limit 0 shows all, --json or --csv gives every case",
-                       style="dim"))
+        out.print(Text(words(lang)["more_cases"].format(
+            more=f"{total - shown:,}", total=f"{total:,}"), style="dim"))
 
 
 def print_queue(rows, lang: str, limit: int = 0) -> None:
     zh = lang == "zh"
+    W = words(lang)
+    L = load_labels(lang)
     shown = _shown(rows, limit)
-    table = Table(show_header=True, header_style="bold")
-    for title in (("案件", "Case"), ("类型", "Type"), ("完整度", "Score"), ("下一时限", "Next deadline"),
-                  ("剩余", "Left"), ("首个缺失项", "First missing")):
-        table.add_column(title[0] if zh else title[1])
+    table = _table(W["col_case"], W["col_type"], W["col_score"], W["col_next_deadline"],
+                   W["col_left"], W["col_first_missing"])
     for r in shown:
-        if r.error:
+        if r.error and r.next_deadline is None:
             table.add_row(Text(_flat(Path(r.case_dir).name), style="red"), "", "", "",
-                          Text("error", style="bold red"), Text(_flat(r.error), style="red"))
+                          Text(W["error"], style="bold red"),
+                          Text(_flat(translate(r.error, lang)), style="red"))
             continue
         at = r.next_deadline_at.strftime("%m-%d %H:%M") if r.next_deadline_at else ""
-        score = Text(f"{r.score:.0%}", style="green" if r.complete else "red")
-        left = Text(time_left_text(r.hours_left, zh) or r.status, style=URGENCY_STYLE.get(r.status, ""))
+        score = Text(f"{r.score:.0%}", style="green" if r.complete else "red") \
+            if r.score is not None else Text(W["error"], style="bold red")
+        left = Text(time_left_text(r.hours_left, zh) or L.get(r.status, r.status),
+                    style=URGENCY_STYLE.get(r.status, ""))
         name = DEADLINE_NAMES[r.next_deadline][0 if zh else 1] if r.next_deadline else ""
-        table.add_row(_flat(r.case_id), _flat(r.dispute_type), score, f"{name} {at}".strip(),
-                      left, _flat(r.first_missing))
+        problem = Text(_flat(translate(r.error, lang)), style="red") if r.error else \
+            _flat(r.first_missing)
+        table.add_row(_flat(r.case_id), _flat(r.dispute_type_name or r.dispute_type), score,
+                      f"{name} {at}".strip(), left, problem)
     out = console()
     out.print(table)
-    _more(out, len(rows), len(shown), zh)
+    _more(out, len(rows), len(shown), lang)
 
 
 def _flat(text: object) -> str:
@@ -204,26 +258,30 @@ _AUDIT_DEADLINES = {"respond_by": ("处理截止", "Respond by"),
 def print_audit(audit, limit: int = 0) -> None:
     """`audit`: one row per case with every item's mark and every deadline, then the
     items that fail most across the team. Broken cases are rows, their errors below."""
-    zh = audit.lang == "zh"
+    lang = audit.lang
+    zh = lang == "zh"
+    W = words(lang)
+    L = load_labels(lang)
     out = console()
     table = Table(show_header=True, header_style="bold")
     # Ids, marks and times are what a lead scans: never wrapped. Chinese titles
     # (no spaces to wrap at) fold rather than being cut off with an ellipsis.
-    table.add_column("案件" if zh else "Case", no_wrap=True)
-    table.add_column("类型" if zh else "Type", no_wrap=True)  # ids of at most 18
-    table.add_column("完整度" if zh else "Score", no_wrap=True)
-    table.add_column("证据项" if zh else "Items", no_wrap=True)
+    table.add_column(W["col_case"], no_wrap=True)
+    table.add_column(W["col_type"], overflow="fold")
+    table.add_column(W["col_score"], no_wrap=True)
+    table.add_column(W["col_items"], overflow="fold")
     for zh_title, en_title in _AUDIT_DEADLINES.values():
         table.add_column(zh_title if zh else en_title, no_wrap=True)
-    table.add_column("首个缺失项" if zh else "First missing", overflow="fold")
+    table.add_column(W["col_first_missing"], overflow="fold")
     marks = {**MARKS, "covered": ("·", "dim")}
     errors = []
     shown = _shown(audit.rows, limit)
     for r in shown:
         name = _flat(Path(r.case_dir).name)
         if r.error:
-            errors.append(Text(f"{name}: {_flat(r.error)}", style="red"))
-            table.add_row(Text(name, style="red"), "", "", Text("error", style="bold red"),
+            errors.append(Text(f"{name}: {_flat(translate(r.error, lang))}", style="red"))
+        if r.error and not r.deadlines:
+            table.add_row(Text(name, style="red"), "", "", Text(W["error"], style="bold red"),
                           "", "", "", Text("↓", style="red"))
             continue
         items = Text()
@@ -237,30 +295,76 @@ def print_audit(audit, limit: int = 0) -> None:
             if d is None or d.at is None:
                 cells.append(Text("—", style="dim"))
                 continue
-            left = time_left_text(d.hours_left, zh) if d.status != "passed" else d.status
+            left = time_left_text(d.hours_left, zh) if d.status != "passed" else L["passed"]
             cells.append(Text(f"{d.at:%m-%d %H:%M}\n{left}", style=URGENCY_STYLE[d.status]))
-        score = Text(f"{r.score:.0%}", style="green" if r.complete else "red")
-        table.add_row(_flat(r.case_id), r.dispute_type, score, items, *cells,
-                      _flat(r.first_missing))
+        score = Text(f"{r.score:.0%}", style="green" if r.complete else "red") \
+            if r.score is not None else Text(W["error"], style="bold red")
+        last = Text("↓", style="red") if r.error else _flat(r.first_missing)
+        table.add_row(_flat(r.case_id), _flat(audit.type_names.get(r.dispute_type,
+                                                                   r.dispute_type or "")),
+                      score, items, *cells, last)
     out.print(table)
-    _more(out, len(audit.rows), len(shown), zh)
-    out.print(Text("✓ 已满足  ⚠ 较弱  ✗ 缺失  · 同组已满足" if zh else
-                   "✓ met  ⚠ weak  ✗ missing  · covered by its group", style="dim"))
+    _more(out, len(audit.rows), len(shown), lang)
+    out.print(Text(W["audit_legend"], style="dim"))
     for line in errors:
         out.print(line)
+    print_agents(audit)
     if not audit.summary:
         return
-    summary = Table(title="最常缺失的证据项" if zh else "Checklist items that fail most",
-                    show_header=True, header_style="bold", title_justify="left")
-    for zh_title, en_title, justify in (("证据项", "Item", "left"), ("类型", "Type", "left"),
-                                        ("缺失", "Missing", "right"), ("较弱", "Weak", "right"),
-                                        ("案件数", "Cases", "right")):
-        summary.add_column(zh_title if zh else en_title, justify=justify, overflow="fold")
+    summary = Table(title=W["audit_summary"], show_header=True, header_style="bold",
+                    title_justify="left")
+    for key, justify in (("col_item", "left"), ("col_type", "left"), ("col_missing", "right"),
+                         ("col_weak", "right"), ("col_cases", "right")):
+        summary.add_column(W[key], justify=justify, overflow="fold")
     for s in audit.summary[:10]:
-        summary.add_row(f"{_flat(s.title)} ({s.item_id})", s.dispute_type,
+        # English readers copy ids into `remove = [...]`; Chinese ones read the title.
+        title = _flat(s.title) if zh else f"{_flat(s.title)} ({s.item_id})"
+        summary.add_row(title, _flat(audit.type_names.get(s.dispute_type, s.dispute_type)),
                         Text(str(s.missing), style="red" if s.missing else ""),
                         Text(str(s.weak), style="yellow" if s.weak else ""), str(s.cases))
     out.print(summary)
+
+
+def minutes_text(minutes: float | None, lang: str) -> str:
+    if minutes is None:
+        return "—"
+    W = words(lang)
+    if minutes < 90:
+        return W["minutes"].format(f"{minutes:.0f}")
+    return W["hours"].format(f"{round(minutes / 60, 1):g}")
+
+
+def print_agents(audit) -> None:
+    """Per agent: cases, gaps, overdue, chat conduct, reply times against the targets."""
+    if not audit.agents:
+        return
+    lang = audit.lang
+    W = words(lang)
+    table = Table(title=W["agents_title"], title_justify="left", show_header=True,
+                  header_style="bold")
+    for key in ("col_agent", "col_cases", "col_incomplete", "col_overdue", "col_rude",
+                "col_off_platform", "col_first_reply", "col_median_reply", "col_failing"):
+        table.add_column(W[key], overflow="fold",
+                         justify="left" if key in ("col_agent", "col_failing") else "right")
+    for a in audit.agents:
+        def reply(minutes):
+            style = "" if minutes is None else "green" if minutes <= a.target_minutes else \
+                "yellow" if minutes <= a.platform_minutes else "red"
+            return Text(minutes_text(minutes, lang), style=style)
+
+        table.add_row(_flat(a.agent or W["unassigned"]), str(a.cases),
+                      Text(str(a.incomplete), style="red" if a.incomplete else ""),
+                      Text(str(a.overdue), style="bold red" if a.overdue else ""),
+                      Text(str(a.rude), style="red" if a.rude else ""),
+                      Text(str(a.off_platform), style="red" if a.off_platform else ""),
+                      reply(a.first_reply_minutes), reply(a.median_reply_minutes),
+                      _flat(W["join"].join(a.failing)))
+    out = console()
+    out.print(table)
+    first = audit.agents[0]
+    out.print(Text(W["reply_targets"].format(target=minutes_text(first.target_minutes, lang),
+                                             platform=minutes_text(first.platform_minutes, lang)),
+                   style="dim"))
 
 
 # --- batch and verify -------------------------------------------------------------------
@@ -272,9 +376,10 @@ _BATCH_STYLE = {"built": "green", "incomplete": "yellow", "skipped": "dim", "fai
 class BatchProgress:
     """Batch progress on stderr: a rich bar on a terminal, else one plain line per case."""
 
-    def __init__(self, bar: bool | None = None):
+    def __init__(self, bar: bool | None = None, lang: str = "en"):
         import sys
 
+        self.W, self.lang = words(lang), lang
         self.bar = sys.stderr.isatty() if bar is None else bar
         self.err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False,
                            emoji=False)
@@ -296,14 +401,17 @@ class BatchProgress:
             self._task = self._progress.add_task("", total=total)
 
     def _line(self, row) -> str:
+        W = self.W
         width = len(str(self.total))
-        detail = row.reason or ""
+        reason = translate(row.reason, self.lang) if row.reason else ""
+        detail = reason
         if row.status in ("built", "incomplete", "skipped") and row.pages:
-            detail = f"{row.pages} pages" + (f", {row.seconds:.1f} s" if row.seconds else "") + \
-                (f"; {row.reason}" if row.reason else "")
-        name = _flat(row.case_id or f"row {row.row}")
-        return f"[{self.done:>{width}}/{self.total}] {name} {row.status}" + \
-            (f": {_flat(detail)}" if detail else "")
+            detail = W["batch_pages"].format(n=row.pages) + \
+                (W["batch_seconds"].format(s=f"{row.seconds:.1f}") if row.seconds else "") + \
+                (W["join"] + reason if reason else "")
+        name = _flat(row.case_id or W["batch_row"].format(n=row.row))
+        return f"[{self.done:>{width}}/{self.total}] {name} {W['batch_' + row.status]}" + \
+            (W["batch_detail"].format(_flat(detail)) if detail else "")
 
     def result(self, row) -> None:
         self.done += 1
@@ -326,28 +434,26 @@ class BatchProgress:
             self._progress = None
 
 
-def print_batch(report) -> None:
+def print_batch(report, lang: str = "en") -> None:
     """The end-of-run summary: every row that needs a look, then the counts."""
     out = console()
+    W = words(lang)
     attention = [r for r in report.rows if r.status in ("failed", "error")
                  or r.complete is False or r.notes]
     if attention:
-        table = Table(show_header=True, header_style="bold")
-        for title in ("Row", "Case", "Status", "Reason / notes"):
-            table.add_column(title, overflow="fold")
+        table = _table(W["col_row"], W["col_case"], W["col_status"], W["col_reason"])
         for r in attention:
-            text = "; ".join(filter(None, [r.reason, *r.notes]))
-            table.add_row(str(r.row), _flat(r.case_id), Text(r.status, style=_BATCH_STYLE[r.status]),
-                          _flat(text))
+            text = W["join"].join(translate(t, lang) for t in filter(None, [r.reason, *r.notes]))
+            table.add_row(str(r.row), _flat(r.case_id),
+                          Text(W["batch_" + r.status], style=_BATCH_STYLE[r.status]), _flat(text))
         out.print(table)
     out.soft_wrap = True
     s = report.summary
-    shard = f" (shard {report.shard}; {s['other_shards']} row(s) in other shards)" \
+    shard = W["batch_shard"].format(shard=report.shard, other=s["other_shards"]) \
         if report.shard else ""
-    out.print(Text(f"{s['rows']} rows{shard}: {s['built']} built, {s['incomplete']} incomplete, "
-                   f"{s['skipped']} skipped, {s['failed']} failed, {s['error']} error rows "
-                   f"in {report.seconds:.1f} s (-j {report.jobs})", style="bold"))
-    out.print(f"packs in {_flat(report.out)}")
+    out.print(Text(W["batch_summary"].format(shard=shard, seconds=f"{report.seconds:.1f}",
+                                             jobs=report.jobs, **s), style="bold"))
+    out.print(Text(W["batch_out"].format(path=_flat(report.out))))
 
 
 def print_verify(report) -> None:

@@ -195,11 +195,14 @@ def test_report_is_never_written_into_a_case(team):
     assert not (root / "A-OVERDUE" / "audit.html").exists()
 
 
-def test_empty_root_is_an_empty_report(tmp_path):
+def test_empty_root_is_bad_input_with_a_clear_message(tmp_path):
+    """An empty table and exit 0 read as "nothing to do" when the path is wrong."""
     out = tmp_path / "a.html"
     result = run(str(tmp_path), "--json", "--html", str(out))
-    assert result.exit_code == 0
-    assert json.loads(result.output)["cases"] == [] and out.exists()
+    assert result.exit_code == 2 and not out.exists()
+    assert result.stderr == (f"evidencepack: error: {tmp_path}: no case folder (one holding "
+                             "case.toml) under this folder or one level below it (give the "
+                             "folder that holds the case folders)\n")
 
 
 # --- HTML source -------------------------------------------------------------------

@@ -878,6 +878,8 @@ def test_checklists_json_parses():
     result = run("checklists", "--json")
     assert result.exit_code == 0
     data = json.loads(result.stdout)
+    assert data["schema"] == "evidencepack.checklists/1"
+    data = data["checklists"]
     lists = load_checklists()
     assert len(data) == 19
     assert {d["id"]: (d["name_zh"], d["name_en"], d["items"]) for d in data} == {
@@ -892,6 +894,7 @@ def test_checklists_shows_one_types_items():
                     "calm_wording"):
         assert item_id in result.stdout
     data = json.loads(run("checklists", "quality_defect", "--json").stdout)
+    assert data["schema"] == "evidencepack.checklist/1"
     assert data["id"] == "quality_defect" and len(data["items"]) == 9
 
 

@@ -62,7 +62,7 @@ def test_unknown_key_is_named(tmp_path):
     case = make_case(tmp_path, extra_toml='\n[item2]\ntitle = "x"\n')
     result = run("check", case)
     assert result.exit_code == 2
-    assert "item2: unknown key" in error_line(result)
+    assert "unknown key item2 (did you mean item?)" in error_line(result)
 
 
 def test_unknown_dispute_type_and_platform(tmp_path):

@@ -115,7 +115,8 @@ def test_queue_and_audit_report_every_case(mixed_root):
         result = run(command, root, "--json", "--now", NOW)
         assert result.exit_code == 0, result.output
         data = json.loads(result.stdout)
-        rows = data if command == "queue" else data["cases"]
+        assert data["schema"] == f"evidencepack.{command}/1"
+        rows = data["cases"]
         by_dir = {Path(r["case_dir"]).name: r for r in rows}
         assert set(by_dir) == {"GOOD-1", *(p.name for p in made.values())}
         assert by_dir["GOOD-1"]["error"] is None and by_dir["LOOP-1"]["error"] is None

@@ -25,7 +25,9 @@ def test_queue_orders_by_urgency_and_keeps_broken_cases(tmp_path):
     result = CliRunner().invoke(cli, ["queue", str(root), "--json",
                                       "--now", "2024-03-12T12:00:00+08:00"])
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.output)
+    data = json.loads(result.output)
+    assert data["schema"] == "evidencepack.queue/1"
+    rows = data["cases"]
     # The broken case first (someone must fix it), then by time left; ties by folder.
     assert [r["case_id"] for r in rows] == [None, "B-URGENT", "A-LATER", "C-INCOMPLETE"]
     assert "not valid TOML" in rows[0]["error"]

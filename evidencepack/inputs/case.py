@@ -6,6 +6,7 @@ import copy
 import os
 import re
 from collections.abc import Mapping
+from functools import cache
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +18,7 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_valid
 
 from evidencepack.errors import CaseFileError, UnsafePathError, describe_validation
 from evidencepack.models import DocType, EvidenceKind
+from evidencepack.resources import DATA
 from evidencepack.inputs.safeio import LIMITS, inside
 from evidencepack.inputs.textio import load_toml
 from evidencepack.inputs.times import parse_time
@@ -114,6 +116,9 @@ class Case(_Strict):
     intervention_at: datetime | None = None
     evidence_due_at: datetime | None = None
     statement: str | None = None
+    # The agent handling the case: the lead's audit counts cases, gaps and chat
+    # figures per agent (else the export's column, else who answered in the chat).
+    assignee: str | None = None
     checklists: str | None = None  # a folder in the case of a lead's own checklist files
     buyer: Party = Field(default_factory=Party)
     seller: Seller
@@ -205,7 +210,7 @@ def parse_case(data: dict, *, path: Path | str) -> Case:
     try:
         return Case.model_validate(data)
     except ValidationError as exc:
-        field, message = describe_validation(exc.errors())
+        field, message = describe_validation(exc.errors(), Case)
         if message.startswith("unknown key"):
             message += "; see `evidencepack init` for the known keys"
         raise CaseFileError(message, path=path, field=field) from None
@@ -219,6 +224,7 @@ class LoadedCase(NamedTuple):
     case: Case
     filled: dict[str, str]  # dotted key -> value taken from the defaults
     differs: list[tuple[str, str, str]]  # (dotted key, default, case.toml's value)
+    unfilled: list[str] = []  # dotted keys still holding init's placeholder
 
 
 def read_case(case_dir: Path, defaults: Mapping[str, str] | None = None) -> LoadedCase:
@@ -239,11 +245,10 @@ def read_case(case_dir: Path, defaults: Mapping[str, str] | None = None) -> Load
         raise CaseFileError("case.toml is missing", path=path,
                             remedy="create one with `evidencepack init`")
     data = load_toml(path, error=CaseFileError)
-    if not defaults:
-        return LoadedCase(parse_case(data, path=path), {}, [])
+    unfilled = _placeholders(data)
     merged = copy.deepcopy(data)
     filled: dict[str, str] = {}
-    for key, value in defaults.items():
+    for key, value in (defaults or {}).items():
         *parents, leaf = key.split(".")
         table = merged
         for name in parents:
@@ -251,13 +256,22 @@ def read_case(case_dir: Path, defaults: Mapping[str, str] | None = None) -> Load
             if not isinstance(table, dict):
                 break
         else:
-            if table.get(leaf) in (None, ""):
+            if table.get(leaf) in (None, "") or key in unfilled:
                 table[leaf] = value
                 filled[key] = value
+    unfilled = [key for key in unfilled if key not in filled]
+    _drop_placeholders(merged, unfilled, datetime.now(_zone_of(merged)))
     case = parse_case(merged, path=path)
-    differs = [(key, value, _text(_dotted(case, key))) for key, value in defaults.items()
+    differs = [(key, value, _text(_dotted(case, key))) for key, value in (defaults or {}).items()
                if key not in filled and not _same(_dotted(case, key), value, case.tz)]
-    return LoadedCase(case, filled, differs)
+    return LoadedCase(case, filled, differs, unfilled)
+
+
+def _zone_of(data: dict) -> ZoneInfo:
+    try:
+        return ZoneInfo(str(data.get("timezone", DEFAULT_TZ)))
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_TZ)  # parse_case names the bad zone
 
 
 def _dotted(obj: Any, key: str) -> Any:
@@ -281,60 +295,50 @@ def _same(have: Any, given: str, tz: ZoneInfo) -> bool:
     return str(have).strip() == str(given).strip()
 
 
-SKELETON = '''\
-# The facts of one dispute case. Times without a zone are read in `timezone`.
-case_id = "{case_id}"
-platform = "{platform}"                # taobao | tmall | jd | pinduoduo | generic | stripe | paypal
-dispute_type = "{dispute_type}"        # `evidencepack checklists` lists the ids
-order_id = "0000000000000000000"
-ordered_at = {now}    # when the buyer placed the order
-opened_at = {now}     # when the buyer opened the refund / after-sales request
-timezone = "{timezone}"
-amount = "0.00"                         # as text; currency = "CNY" by default
-# shipped_at = ...          # else taken from the tracking (first pickup)
-# delivered_at = ...        # else taken from the tracking (signing)
-# return_approved_at = ...  # when you agreed to a return (the buyer's 10 days to ship it start)
-# return_waybill_at = ...   # when the buyer entered the return waybill number
-# shipping_insurance = true # the buyer has return-shipping insurance (运费险): refund countdown
-# return_delivered_at = ... # when a returned parcel reached you (your 5 days to confirm start)
-# return_confirmed_at = ... # when you confirmed receiving the return (the refund clock starts)
-# logistics_anomaly_at = ...  # when the tracking went wrong; else taken from the tracking
-# rule_complaint_at = ...   # when the buyer filed a rule complaint (规则类投诉): straight to intervention
-# intervention_at = ...     # when the platform intervened (小二介入)
-# evidence_due_at = ...     # the evidence deadline the platform shows; wins over the profile
-# statement = """The seller's factual statement for the arbitrator."""
-
-[buyer]
-nick = ""
-
-[seller]
-shop = ""
-nicks = []            # the shop's agent nicks, e.g. ["店铺名:客服A"]
-
-[item]
-title = ""
-
-[tracking]
-carrier = ""          # e.g. yuantong, zhongtong, shunfeng
-number = ""
-
-# [chat]
-# screenshot_seller_side = "left"   # for the buyer's own chat screenshots (default "right")
-
-# Per-file overrides (optional), one block per file:
-# [[evidence]]
-# path = "preship/IMG_0001.jpg"
-# kind = "preship_photo"
-# doc_type = "signing_slip"  # for reports/: signing_slip | invoice | inspection_report |
-#                            # claim_receipt | authorisation | purchase_record | other
-# captured_at = 2024-03-09T15:02:00+08:00
-# caption = "Item and colour card before packing"
-'''
+INIT_DIR = DATA / "init"
 
 
-def init_case(case_dir: Path, *, dispute_type: str, platform: str, now: datetime,
-              timezone: str = DEFAULT_TZ) -> Path:
-    """Create the folders and a commented case.toml; never overwrites one."""
+@cache
+def placeholder_markers() -> tuple[str, ...]:
+    return tuple(load_toml(INIT_DIR / "placeholders.toml", error=CaseFileError)["markers"])
+
+
+def _placeholders(data: dict, prefix: str = "") -> list[str]:
+    """Dotted keys whose value is still one of init's placeholders."""
+    found = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            found.extend(_placeholders(value, f"{prefix}{key}."))
+        elif isinstance(value, str) and value.lstrip().startswith(placeholder_markers()):
+            found.append(prefix + key)
+    return found
+
+
+# What an unfilled required fact stands for while the case is being put together:
+# nothing is asserted from it (the case is incomplete until it is replaced).
+_STAND_INS = {"amount": "0", "opened_at": None}
+
+
+def _drop_placeholders(data: dict, keys: list[str], now: datetime) -> None:
+    for key in keys:
+        *parents, leaf = key.split(".")
+        table = data
+        for name in parents:
+            table = table[name]
+        if key in Case.model_fields and not Case.model_fields[key].is_required():
+            del table[leaf]
+        elif key == "opened_at":
+            # The deadlines need a start; now is the latest it can be, and the
+            # unfilled item says the clocks are not the case's own yet.
+            table[leaf] = now.replace(microsecond=0, tzinfo=None)
+        else:
+            table[leaf] = _STAND_INS.get(key, "")
+
+
+def init_case(case_dir: Path, *, dispute_type: str, platform: str, timezone: str = DEFAULT_TZ,
+              lang: str = "zh") -> Path:
+    """Create the folders and a case.toml commented in ``lang``, its facts placeholders
+    that `check` reports until they are replaced; never overwrites one."""
     path = case_dir / CASE_FILE
     if path.exists() or path.is_symlink():
         # A dangling symlink "does not exist", and writing it would write its target.
@@ -344,9 +348,9 @@ def init_case(case_dir: Path, *, dispute_type: str, platform: str, now: datetime
         case_id = "CASE-0001"
     for folder in FOLDERS:
         (case_dir / folder).mkdir(parents=True, exist_ok=True)
-    stamp = now.replace(microsecond=0).isoformat()
-    text = SKELETON.format(case_id=case_id, platform=platform, dispute_type=dispute_type,
-                           now=stamp, timezone=timezone)
+    template = (INIT_DIR / f"case.{'zh' if lang == 'zh' else 'en'}.toml").read_text(encoding="utf-8")
+    text = (template.replace("{case_id}", case_id).replace("{platform}", platform)
+            .replace("{dispute_type}", dispute_type).replace("{timezone}", timezone))
     # O_EXCL | O_NOFOLLOW: a link (or a file) appearing meanwhile is never written through.
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)

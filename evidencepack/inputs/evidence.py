@@ -43,6 +43,22 @@ LABEL_PREFIX = {
     EvidenceKind.other: "O",
 }
 KIND_ORDER = list(LABEL_PREFIX)
+# Where each kind of evidence goes in the case folder (a label's letter names it).
+FOLDER_OF_PREFIX = {"L": "listing/", "P": "preship/", "V": "preship/", "C": "chat/",
+                    "T": "tracking/", "R": "returns/", "D": "reports/", "O": "other/"}
+
+
+def folders_for(rules) -> list[str]:
+    """The folders where evidence that would satisfy a checklist item's rules goes."""
+    folders: list[str] = []
+    for rule in rules:
+        for kind in getattr(rule, "evidence", []) or []:
+            folder = FOLDER_OF_PREFIX[LABEL_PREFIX[kind]]
+            if folder not in folders:
+                folders.append(folder)
+        if getattr(rule, "kind", "") in ("chat_tag", "chat_tag_absent") and "chat/" not in folders:
+            folders.append("chat/")
+    return folders
 
 # Kinds read as text exports (parsed whole, so their size is limited).
 TEXT_KINDS = {EvidenceKind.chat_log, EvidenceKind.tracking_export}

@@ -89,6 +89,15 @@ def _names(ids, lang: str, sep: str = "/") -> str:
     return "、".join(names.get(i, i) for i in ids)
 
 
+def _time_source(item: EvidenceItem, lang: str) -> str:
+    # English keeps the short source names scripts match; Chinese reads the labels'.
+    if lang != "zh":
+        return item.time_source.value
+    from evidencepack.pack.labels import load_labels
+
+    return load_labels(lang)["src_" + item.time_source.name]
+
+
 def _fmt(at: datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M")
 
@@ -162,7 +171,7 @@ def _eval_rule(rule, ctx: CheckContext, lang: str, t: dict
                 reasons.append(t[key].format(label=e.label, at=_fmt(e.captured_at),
                                              event=_names(rule.event, lang),
                                              event_at=_fmt(event_at))
-                               + f" [{e.time_source.value}]")
+                               + t["time_source"].format(source=_time_source(e, lang)))
         note = rule.note_zh if lang == "zh" else rule.note_en
         if reasons and note:
             reasons.append(note)
@@ -352,3 +361,21 @@ def evaluate(checklist: Checklist, ctx: CheckContext, lang: str = "zh") -> Check
                        name_zh=checklist.name_zh, name_en=checklist.name_en,
                        complete=satisfied == total, score=round(satisfied / total, 3) if total else 1.0,
                        required_units=total, satisfied_units=satisfied, items=results)
+
+
+UNFILLED_ID = "case_facts"
+
+
+def with_unfilled(report: CheckReport, unfilled: list[str], lang: str) -> CheckReport:
+    """``report`` with a first, required item for case.toml's placeholders: the case is
+    not complete while the order number or the amount is still init's stand-in."""
+    if not unfilled:
+        return report
+    t = _reasons()["zh" if lang == "zh" else "en"]
+    item = ItemResult(id=UNFILLED_ID, title=t["unfilled_title"], level="required",
+                      status="missing", why=t["unfilled_why"],
+                      reasons=[t["unfilled"].format(fields=_names(unfilled, lang, sep=", "))])
+    total = report.required_units + 1
+    return report.model_copy(update={
+        "items": [item, *report.items], "complete": False, "required_units": total,
+        "score": round(report.satisfied_units / total, 3)})

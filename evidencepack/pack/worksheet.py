@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from evidencepack.atomic import write_atomic
 from evidencepack.judge.claims import Argument, argue
 from evidencepack.judge.deadlines import time_left_text
-from evidencepack.inputs.evidence import LABEL_PREFIX
+from evidencepack.inputs.evidence import folders_for
 from evidencepack.pack.labels import BUILTIN_TEMPLATES, load_labels, zone_text
 from evidencepack.pipeline import Analysis
 from evidencepack.judge.statement import Draft, StatementProblem, draft, review
@@ -19,11 +19,6 @@ from evidencepack.judge.tagging import tag_name
 
 # Messages the agent must read before the buyer's side quotes them.
 RISK_TAGS = ("seller_rude", "off_platform", "seller_promise")
-# Where a missing kind of evidence goes in the case folder.
-_FOLDERS = {"L": "listing/", "P": "preship/", "V": "preship/", "C": "chat/", "T": "tracking/",
-            "R": "returns/", "D": "reports/", "O": "other/"}
-
-
 class WorkItem(BaseModel):
     title: str
     status: str  # met / weak / missing / covered / not_applicable
@@ -73,18 +68,6 @@ class Worksheet(BaseModel):
     warnings: list[str]
 
 
-def _put_in(rules) -> list[str]:
-    folders: list[str] = []
-    for rule in rules:
-        for kind in getattr(rule, "evidence", []) or []:
-            folder = _FOLDERS[LABEL_PREFIX[kind]]
-            if folder not in folders:
-                folders.append(folder)
-        if getattr(rule, "kind", "") in ("chat_tag", "chat_tag_absent") and "chat/" not in folders:
-            folders.append("chat/")
-    return folders
-
-
 def make(analysis: Analysis, argument: Argument | None = None) -> Worksheet:
     lang = analysis.lang
     L = load_labels(lang)
@@ -96,7 +79,7 @@ def make(analysis: Analysis, argument: Argument | None = None) -> Worksheet:
         items.append(WorkItem(
             title=i.title, status=status, status_text=L["ws_" + status],
             level_text=L[i.level], evidence=i.evidence, reasons=i.reasons, why=i.why,
-            put_in=_put_in(rules.get(i.id, [])) if status in ("missing", "weak") else []))
+            put_in=folders_for(rules.get(i.id, [])) if status in ("missing", "weak") else []))
     tz = analysis.case.tz
     deadlines = [WorkDeadline(
         label=d.label, at=d.at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if d.at else "",

@@ -40,13 +40,15 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "carrier": ("carrier", "物流公司", "发货物流公司", "快递公司"),
     "tracking_number": ("tracking_number", "物流单号", "发货物流单号", "运单号", "快递单号"),
     "folder": ("folder", "case_dir", "案件目录"),
+    "assignee": ("assignee", "客服", "处理客服", "负责客服", "负责人", "处理人"),
 }
 FIELDS = tuple(COLUMNS)
 
 # Export field -> the dotted case.toml key it fills when case.toml lacks it.
 CASE_KEYS = {"case_id": "case_id", "order_id": "order_id", "opened_at": "opened_at",
              "amount": "amount", "dispute_type": "dispute_type", "buyer_nick": "buyer.nick",
-             "carrier": "tracking.carrier", "tracking_number": "tracking.number"}
+             "carrier": "tracking.carrier", "tracking_number": "tracking.number",
+             "assignee": "assignee"}
 
 def _norm(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).lower().lstrip("\ufeff")
