@@ -31,6 +31,7 @@ import json
 import signal
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ from evidencepack.options import CheckOptions
 from evidencepack.pipeline import Analysis, analyse
 from evidencepack.judge.profiles import load_profiles
 from evidencepack.team.history import HistoryPoint
+from evidencepack.inputs.textio import load_toml
 from evidencepack.resources import builtin_templates
 from evidencepack.inputs.images import default_cache_dir
 from evidencepack.team.agents import (AgentSummary, chat_agent, chat_figures, reply_targets,
@@ -562,64 +564,12 @@ def write_csv(audit: Audit, path: Path, lang: str | None = None) -> None:
 
 # --- HTML ------------------------------------------------------------------------
 
-_LABELS = {
-    "zh": {
-        "title": "证据审计", "cases": "案件", "complete": "完整", "incomplete": "不完整",
-        "errors": "出错", "overdue": "已逾期", "due_24h": "24 小时内", "due_72h": "72 小时内",
-        "ok": "充裕", "unknown": "未知", "passed": "已过", "error": "出错",
-        "generated": "统计时间", "root": "案件目录",
-        "case": "案件", "type": "类型", "score": "完整度", "checklist": "证据项",
-        "next_deadline": "下一时限", "deadlines": "全部时限", "first_missing": "首个缺失项",
-        "all_types": "全部类型", "all_status": "全部时限状态", "all_complete": "全部完整度",
-        "filter_type": "类型", "filter_status": "时限状态", "filter_complete": "完整度",
-        "met": "已满足", "weak": "较弱", "missing": "缺失", "covered": "同组已满足",
-        "not_applicable": "不适用",
-        "summary": "最常缺失的证据项", "summary_note":
-            "缺失 = 该项缺失且同组没有其他项满足；较弱 = 有证据但可能被裁判打折扣。",
-        "item": "证据项", "count_missing": "缺失", "count_weak": "较弱", "of_cases": "案件数",
-        "level": "要求", "shown": "显示", "none": "没有符合条件的案件",
-        "no_failures": "所有证据项均已满足", "left": "剩余", "assumed": "推定",
-        "agents": "按客服统计", "agent": "客服", "unassigned": "（未分配）",
-        "rude": "不当用语", "off_platform": "平台外联系", "first_reply": "首次回复（中位）",
-        "median_reply": "回复时间中位数", "failing": "最常缺失", "minutes": "分钟", "hours": "小时",
-        "targets": "回复时间目标：{target} 小时以内（优秀店铺），平台要求 {platform} 小时以内。来源：{source}",
-        "trend": "历次审计趋势", "trend_note": "每次运行 evidencepack audit 记录一个点（审计历史保存在缓存目录的 audit-history.sqlite）",
-        "complete_share": "完整案件占比", "overdue_cases": "逾期案件数",
-        "no_history": "只有这一次审计：再次运行 audit 后即可看到趋势",
-        "level_required": "必需", "level_one_or_more": "至少一项", "level_alternatives": "任选其一",
-        "level_recommended": "建议",
-    },
-    "en": {
-        "title": "Evidence audit", "cases": "Cases", "complete": "Complete",
-        "incomplete": "Incomplete", "errors": "Errors", "overdue": "Overdue",
-        "due_24h": "Due within 24 h", "due_72h": "Due within 72 h", "ok": "OK",
-        "unknown": "Unknown", "passed": "Passed", "error": "Error",
-        "generated": "As of", "root": "Cases root",
-        "case": "Case", "type": "Type", "score": "Completeness", "checklist": "Checklist",
-        "next_deadline": "Next deadline", "deadlines": "All deadlines",
-        "first_missing": "First missing",
-        "all_types": "All dispute types", "all_status": "Any deadline status",
-        "all_complete": "Complete or not",
-        "filter_type": "Dispute type", "filter_status": "Deadline", "filter_complete": "Checklist",
-        "met": "met", "weak": "weak", "missing": "missing", "covered": "covered by its group",
-        "not_applicable": "not applicable",
-        "summary": "Checklist items that fail most", "summary_note":
-            "Missing = the item is missing and no other member of its group covers it; "
-            "weak = present, but an arbitrator could discount it.",
-        "item": "Item", "count_missing": "Missing", "count_weak": "Weak", "of_cases": "Cases",
-        "level": "Level", "shown": "shown", "none": "No case matches the filters",
-        "no_failures": "Every checklist item is met", "left": "left", "assumed": "assumed",
-        "agents": "Per agent", "agent": "Agent", "unassigned": "(unassigned)",
-        "rude": "Rude wording", "off_platform": "Off-platform", "first_reply": "First reply (median)",
-        "median_reply": "Median reply", "failing": "Failing most", "minutes": "min", "hours": "h",
-        "targets": "Reply-time target: within {target} h (good shops); the platform requires {platform} h. Source: {source}",
-        "trend": "Trend over audits", "trend_note": "One point per run of evidencepack audit (kept in audit-history.sqlite in the cache folder)",
-        "complete_share": "Complete cases", "overdue_cases": "Overdue cases",
-        "no_history": "Only this audit so far: run audit again to see a trend",
-        "level_required": "required", "level_one_or_more": "one or more",
-        "level_alternatives": "any one", "level_recommended": "recommended",
-    },
-}
+@lru_cache(maxsize=None)
+def _labels(lang: str) -> dict[str, str]:
+    """The dashboard's words (templates/audit_labels.toml)."""
+    data = load_toml(builtin_templates() / "audit_labels.toml",
+                     display="templates/audit_labels.toml")
+    return data["zh" if lang == "zh" else "en"]
 
 
 def _at_text(at: datetime | None) -> str:
@@ -651,7 +601,7 @@ def html_data(audit: Audit) -> dict[str, Any]:
         for d, out in zip(row.deadlines, data["deadlines"]):
             out["at_text"] = _at_text(d.at)
             # "May intervene from" once past has started, not been missed.
-            out["left_text"] = (_LABELS[audit.lang]["passed"] if d.status == "passed"
+            out["left_text"] = (_labels(audit.lang)["passed"] if d.status == "passed"
                                 else time_left_text(d.hours_left, zh))
         for item, out in zip(row.items, data["items"]):
             out["cell"] = item.cell
@@ -671,7 +621,7 @@ def _minutes(minutes: float | None, L: dict[str, str]) -> str:
 
 def agents_view(audit: Audit) -> list[dict[str, Any]]:
     """The per-agent table as the page shows it; reply cells graded against the targets."""
-    L = _LABELS[audit.lang]
+    L = _labels(audit.lang)
 
     def grade(minutes: float | None, a: AgentSummary) -> str:
         if minutes is None:
@@ -734,13 +684,13 @@ def html_text(audit: Audit) -> str:
     targets = reply_targets()
     return env.get_template(TEMPLATE).render(
         agents=agents_view(audit), trend=trend_view(audit),
-        targets_text=_LABELS[audit.lang]["targets"].format(
+        targets_text=_labels(audit.lang)["targets"].format(
             target=targets["target_hours"], platform=targets["platform_hours"],
             source=targets["source"]),
-        L=_LABELS[audit.lang], lang=audit.lang, root=audit.root,
+        L=_labels(audit.lang), lang=audit.lang, root=audit.root,
         now=_now_text(audit), totals=totals,
         data_json=Markup(script_json(html_data(audit))),
-        labels_json=Markup(script_json(_LABELS[audit.lang])))
+        labels_json=Markup(script_json(_labels(audit.lang))))
 
 
 def write_html(audit: Audit, path: Path) -> None:
