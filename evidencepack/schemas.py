@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from evidencepack.judge.checklist import Checklist
 from evidencepack.pack.pageimages import PageImage
+from evidencepack.pack.render import PackResult
 from evidencepack.team.agents import AgentSummary
 from evidencepack.team.audit import AuditRow, ItemSummary
 from evidencepack.team.history import HistoryPoint
@@ -79,18 +80,9 @@ class CheckOutput(_Out):
     now: str
 
 
-class BuildOutput(_Out):
+class BuildOutput(_Out, PackResult):
+    # What build_pack returns, and what `build` adds to it.
     schema_: Literal["evidencepack.build/1"] = Field(alias="schema")
-    pdf: str
-    manifest: str
-    pages: int
-    size: int
-    sha256: str
-    input_digest: str
-    recipe_step: int
-    blocked_urls: list[str]
-    pages_of: dict[str, int]
-    warnings: list[str]
     worksheet: str
     images: list[PageImage]
     images_left_out: list[int]
