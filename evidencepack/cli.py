@@ -517,8 +517,9 @@ def batch(export: Path, cases_root: Path, out: Path, mapping, jobs, force, shard
 @click.argument("pdf", type=click.Path(path_type=Path))
 @click.option("--case", "case_dir", type=click.Path(path_type=Path), default=None,
               help="The case folder: list files changed, missing or added since the build.")
+@lang_option
 @json_option
-def verify(pdf: Path, case_dir, as_json) -> None:
+def verify(pdf: Path, case_dir, lang, as_json) -> None:
     """Check a pack against its manifest and, with --case, against the case's files.
 
     Prints each check that passed. Exit 0 when everything matches and the PDF's
@@ -533,7 +534,7 @@ def verify(pdf: Path, case_dir, as_json) -> None:
     if as_json:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
-        terminal.print_verify(report)
+        terminal.print_verify(report, lang or "en")
     sys.exit(ExitCode.OK if report.ok else ExitCode.INCOMPLETE)
 
 

@@ -456,26 +456,31 @@ def print_batch(report, lang: str = "en") -> None:
     out.print(Text(W["batch_out"].format(path=_flat(report.out))))
 
 
-def print_verify(report) -> None:
+def print_verify(report, lang: str = "en") -> None:
+    from evidencepack.messages import translate, words
+
+    W = words(lang)
     out = console()
     out.soft_wrap = True  # paths and hashes stay whole on one line
-    word = {"ok": "OK", "mismatch": "MISMATCH", "unverified": "NOT VERIFIED"}[report.status]
+    word = W["verify_" + report.status]
     out.print(Text(f"{_flat(report.pdf)}: {word}", style="bold green" if report.ok else "bold red"))
     if report.case_id:
-        out.print(f"case {_flat(report.case_id)}, generated {_flat(report.generated_at)}, "
-                  f"input digest {_flat(report.input_digest)}")
-    out.print(f"pdf sha256 {report.pdf_sha256}" +
-              (f" (checked against {_flat(report.manifest_file)})" if report.manifest_file else ""))
+        out.print(W["verify_case"].format(case=_flat(report.case_id),
+                                          generated=_flat(report.generated_at),
+                                          digest=_flat(report.input_digest)))
+    out.print(W["verify_pdf"].format(sha=report.pdf_sha256) +
+              (W["verify_against"].format(file=_flat(report.manifest_file))
+               if report.manifest_file else ""))
     if report.case_dir:
-        out.print(f"case folder {_flat(report.case_dir)}: {report.checked_files} recorded file(s) "
-                  f"checked, {len(report.changed)} changed, {len(report.missing)} missing, "
-                  f"{len(report.added)} added")
+        out.print(W["verify_folder"].format(
+            dir=_flat(report.case_dir), n=report.checked_files, changed=len(report.changed),
+            missing=len(report.missing), added=len(report.added)))
     for check in report.verified:
-        out.print(Text("verified: " + _flat(check), style="green"))
+        out.print(Text(W["verify_verified"] + _flat(translate(check, lang)), style="green"))
     for problem in report.problems:
-        out.print(Text(_flat(problem), style="red"))
+        out.print(Text(_flat(translate(problem, lang)), style="red"))
     for note in report.notes:
-        out.print(Text("note: " + _flat(note), style="dim"))
+        out.print(Text(W["verify_note"] + _flat(translate(note, lang)), style="dim"))
 
 
 _PART_NAMES = {"dev": ("开发集", "dev part"), "test": ("测试集", "test part")}

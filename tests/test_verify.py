@@ -221,3 +221,35 @@ def test_a_malformed_embedded_manifest_is_one_line_exit_2(pack, tmp_path, embedd
     assert result.exit_code == 2, result.output
     assert result.stderr.strip() == (f"evidencepack: error: {forged}: the embedded manifest.json "
                                      f"is not an evidencepack manifest ({problem})")
+
+
+def _latin(text: str, pdf: Path, *allowed: str) -> set[str]:
+    """English words left in zh output, beside file names, hashes and the case id."""
+    import re
+
+    for name in (str(pdf.parent), pdf.name, pdf.with_suffix(".manifest.json").name, *allowed):
+        text = text.replace(name, " ")
+    text = re.sub(r"\b[0-9a-f]{12,64}\b|…", " ", text)
+    return set(re.findall(r"[A-Za-z][A-Za-z_]+", text)) - {"PDF", "SHA", "JSON", "evidencepack",
+                                                              "TB", "V"}
+
+
+def test_verify_speaks_chinese(pack, tmp_path):
+    case, pdf = pack
+    copy = copy_pack(pdf, tmp_path / "ok")
+    result = run("verify", copy, "--case", case, "--lang", "zh")
+    assert result.exit_code == 0, result.output
+    assert f"{copy.name}: 核验通过" in result.stdout
+    assert "已核验：PDF 的 SHA-256 与 TB-V-0001.manifest.json 记录的一致" in result.stdout
+    assert "中的 " in result.stdout and "哈希与清单记录一致" in result.stdout
+    assert _latin(result.stdout, copy, str(case)) == set(), result.stdout
+    # Tampered and alone: every problem and note in Chinese too.
+    alone = tmp_path / "alone" / pdf.name
+    alone.parent.mkdir()
+    writer = PdfWriter(clone_from=pdf)
+    writer.remove_page(len(writer.pages) - 1)
+    writer.write(alone)
+    result = run("verify", alone, "--lang", "zh")
+    assert result.exit_code == 1
+    assert "有页面被删除或添加" in result.stdout and "PDF 旁没有" in result.stdout
+    assert _latin(result.stdout, alone) == set(), result.stdout
