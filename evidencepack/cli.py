@@ -425,8 +425,9 @@ def audit(cases_root: Path, lang, now, checklists, jobs, limit, as_json, csv_fil
     deadline columns are deadline.<name>.at / .status / .hours_left.
     Exit 0 even when cases are incomplete (it is a report), 2 on bad input.
     """
-    from evidencepack.team.audit import (audit_json, build_audit, check_output, with_history,
-                                    write_csv, write_html)
+    from evidencepack.team.audit import audit_json, build_audit, check_output, with_history
+    from evidencepack.team.dashboard import write_html
+    from evidencepack.team.spreadsheet import write_csv
 
     report = build_audit(cases_root, _options(lang, now, False, checklists), jobs=jobs)
     if not no_history:

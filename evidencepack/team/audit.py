@@ -8,15 +8,8 @@ which checklist items fail most across the team. Broken cases are error rows.
 Outputs (all built from one :class:`Audit` model):
 
 * ``audit_json`` — the ``--json`` schema ``evidencepack.audit/1``.
-* ``write_csv`` — one row per case, *wide* format: fixed columns, then one
-  column per deadline (``deadline.<name>.at`` / ``.status`` / ``.hours_left``),
-  then one column per checklist item named ``<dispute_type>.<item_id>`` for the
-  dispute types present. A cell is ``met``, ``weak``, ``missing``, ``not_applicable`` or ``covered``
-  (missing, but another member of its group is met), empty for other types.
-  UTF-8 with a BOM so Excel shows Chinese; text cells that a spreadsheet would
-  run as a formula (``= + - @``) get a leading ``'``.
-* ``render_html`` — one self-contained HTML dashboard (no network, no external
-  assets): the data is embedded as JSON and drawn with ``textContent``.
+* ``team.spreadsheet.write_csv`` — one row per case, for Excel.
+* ``team.dashboard.write_html`` — one self-contained HTML dashboard.
 
 Item-summary counts: *missing* is an item whose status is missing and that no
 other member of its group covers (recommended items count too, their level is
@@ -25,39 +18,29 @@ shown); *weak* is status weak.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import signal
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
 from evidencepack.judge.checklist import load_checklists
-from evidencepack.judge.deadlines import NAMES as DEADLINE_NAMES, time_left_text, urgency
-from evidencepack.atomic import write_atomic
+from evidencepack.judge.deadlines import urgency
 from evidencepack.inputs.case import CASE_FILE
 from evidencepack.errors import EvidencePackError, InputError
 from evidencepack.options import CheckOptions
 from evidencepack.pipeline import Analysis, analyse
 from evidencepack.judge.profiles import load_profiles
 from evidencepack.team.history import HistoryPoint
-from evidencepack.inputs.textio import load_toml
-from evidencepack.resources import builtin_templates
 from evidencepack.inputs.images import default_cache_dir
 from evidencepack.team.agents import (AgentSummary, chat_agent, chat_figures, reply_targets,
                                       summarise_agents)
 from evidencepack.workers import process_context, workers
 
 SCHEMA = "evidencepack.audit/1"
-TEMPLATES = builtin_templates()
-TEMPLATE = "audit.html.j2"
 URGENCY_RANK = {"overdue": 0, "due_24h": 1, "due_72h": 2, "ok": 3, "passed": 4, "unknown": 5}
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class AuditItem(BaseModel):
@@ -436,265 +419,6 @@ def queue_json(audit: Audit) -> dict[str, Any]:
     most urgent first, with the fields a to-do list needs."""
     return {"schema": "evidencepack.queue/1", "root": audit.root, "now": audit.now.isoformat(),
             "cases": [r.model_dump(mode="json", include=QUEUE_KEYS) for r in audit.rows]}
-
-
-# --- CSV -------------------------------------------------------------------------
-
-CSV_FIXED = ["case_dir", "case_id", "platform", "dispute_type", "complete", "score",
-             "next_deadline", "next_deadline_at", "status", "hours_left",
-             "first_missing_id", "first_missing", "error"]
-
-
-def _safe_cell(value: Any) -> Any:
-    """Text a spreadsheet would evaluate (=HYPERLINK(...), +cmd, @SUM) gets a leading '."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
-def _item_columns(audit: Audit) -> list[str]:
-    seen: dict[str, None] = {}
-    for row in sorted((r for r in audit.rows if r.dispute_type),
-                      key=lambda r: r.dispute_type or ""):
-        for item in row.items:
-            seen.setdefault(f"{row.dispute_type}.{item.id}")
-    return list(seen)
-
-
-CSV_AGENT = ["assignee", "assignee_source", "rude", "off_platform", "first_reply_minutes"]
-
-
-def csv_text(audit: Audit, lang: str | None = None) -> str:
-    """The CSV with id headers and id cells (``lang`` None: for scripts), or with
-    headers and cells in ``lang`` for a spreadsheet: item titles, times as
-    ``2026-12-01 18:00:00`` in the case's zone (Excel reads them as times), counts
-    and scores as numbers, 是/否 for yes and no."""
-    deadline_cols = [f"deadline.{name}.{part}" for name in DEADLINE_NAMES
-                     for part in ("at", "status", "hours_left")]
-    item_cols = _item_columns(audit)
-    columns = CSV_FIXED + CSV_AGENT + deadline_cols + item_cols
-    words = _csv_words(audit, lang, item_cols) if lang else None
-    if words is not None:
-        columns = [c for c in columns if c in words]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([words[c] for c in columns] if words is not None else columns)
-    for row in audit.rows:
-        record: dict[str, Any] = {
-            "case_dir": row.case_dir, "case_id": row.case_id, "platform": row.platform,
-            "dispute_type": row.dispute_type, "complete": row.complete, "score": row.score,
-            "next_deadline": row.next_deadline, "next_deadline_at": row.next_deadline_at,
-            "status": row.status, "hours_left": row.hours_left,
-            "first_missing_id": row.first_missing_id, "first_missing": row.first_missing,
-            "error": row.error,
-            **{k: getattr(row, k) for k in CSV_AGENT},
-        }
-        for d in row.deadlines:
-            record[f"deadline.{d.name}.at"] = d.at
-            record[f"deadline.{d.name}.status"] = d.status
-            record[f"deadline.{d.name}.hours_left"] = d.hours_left
-        for item in row.items:
-            record[f"{row.dispute_type}.{item.id}"] = item.cell
-        cells = [_cell(c, record.get(c), words) for c in columns]
-        writer.writerow([_safe_cell(v) if v is not None else "" for v in cells])
-    return out.getvalue()
-
-
-def _cell(column: str, value: Any, words: dict[str, str] | None) -> Any:
-    if value is None:
-        return None
-    if words is None:  # the id format scripts already read
-        if isinstance(value, datetime):
-            return value.isoformat()
-        if column == "complete":
-            return str(value).lower()
-        if column == "score":
-            return f"{value:.3f}"
-        return value
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, bool):
-        return words["yes" if value else "no"]
-    if column == "score":
-        return round(value * 100)
-    if column == "dispute_type":
-        return words.get(f"type:{value}", value)
-    if column in ("next_deadline", "platform"):
-        return words.get(f"{column}:{value}", value)
-    if isinstance(value, str) and f"cell:{value}" in words:
-        return words[f"cell:{value}"]
-    return value
-
-
-def _csv_words(audit: Audit, lang: str, item_cols: list[str]) -> dict[str, str]:
-    """Header -> words, and the words for the cells (``cell:met``, ``type:<id>``)."""
-    from evidencepack.pack.labels import load_labels
-    from evidencepack.messages import words as message_words
-
-    zh = lang == "zh"
-    W, L = message_words(lang), load_labels(lang)
-    names = {c: W["csv_" + c] for c in CSV_FIXED + CSV_AGENT if "csv_" + c in W}
-    for name, (zh_label, en_label) in DEADLINE_NAMES.items():
-        label = zh_label if zh else en_label
-        for part in ("at", "status", "hours_left"):
-            names[f"deadline.{name}.{part}"] = W["csv_deadline_" + part].format(label=label)
-        names[f"next_deadline:{name}"] = label
-    titles = {(r.dispute_type, i.id): i.title for r in audit.rows for i in r.items}
-    for column in item_cols:
-        type_id, item_id = column.split(".", 1)
-        type_name = audit.type_names.get(type_id, type_id)
-        names[column] = f"{type_name}·{titles.get((type_id, item_id), item_id)}"
-    for type_id, type_name in audit.type_names.items():
-        names[f"type:{type_id}"] = type_name
-    for platform_id, profile in load_profiles().items():
-        names[f"platform:{platform_id}"] = profile.name(lang)
-    for cell in ("met", "weak", "missing", "covered", "not_applicable"):
-        names[f"cell:{cell}"] = L["ws_" + cell]
-    for status in URGENCY_RANK:
-        names[f"cell:{status}"] = L[status]
-    names["cell:error"] = W["error"]
-    names["yes"], names["no"] = W["yes"], W["no"]
-    return names
-
-
-def write_csv(audit: Audit, path: Path, lang: str | None = None) -> None:
-    # utf-8-sig: the BOM is what makes Excel read the file as UTF-8, not GBK.
-    write_atomic(path, csv_text(audit, lang).encode("utf-8-sig"))
-
-
-# --- HTML ------------------------------------------------------------------------
-
-@lru_cache(maxsize=None)
-def _labels(lang: str) -> dict[str, str]:
-    """The dashboard's words (templates/audit_labels.toml)."""
-    data = load_toml(builtin_templates() / "audit_labels.toml",
-                     display="templates/audit_labels.toml")
-    return data["zh" if lang == "zh" else "en"]
-
-
-def _at_text(at: datetime | None) -> str:
-    # No %Z: "CST" is China, Cuba or US Central. The page names the zone once.
-    return at.strftime("%Y-%m-%d %H:%M") if at else ""
-
-
-def _now_text(audit: Audit) -> str:
-    from evidencepack.pack.labels import load_labels, zone_text
-
-    offset = audit.now.utcoffset()
-    hours = offset.total_seconds() / 3600 if offset is not None else 0
-    name = getattr(audit.now.tzinfo, "key", None) or ("Asia/Shanghai" if hours == 8 else "UTC")
-    return f"{audit.now:%Y-%m-%d %H:%M} " + zone_text(name, hours, load_labels(audit.lang))
-
-
-def html_data(audit: Audit) -> dict[str, Any]:
-    """What the page's script draws: plain values, times already formatted in each
-    case's zone (a browser would show its own zone)."""
-    zh = audit.lang == "zh"
-    cases = []
-    for row in audit.rows:
-        data = row.model_dump(mode="json")
-        data["name"] = Path(row.case_dir).name
-        data["next_deadline_text"] = _at_text(row.next_deadline_at)
-        data["next_deadline_label"] = next(
-            (d.label for d in row.deadlines if d.name == row.next_deadline), "")
-        data["left_text"] = time_left_text(row.hours_left, zh)
-        for d, out in zip(row.deadlines, data["deadlines"]):
-            out["at_text"] = _at_text(d.at)
-            # "May intervene from" once past has started, not been missed.
-            out["left_text"] = (_labels(audit.lang)["passed"] if d.status == "passed"
-                                else time_left_text(d.hours_left, zh))
-        for item, out in zip(row.items, data["items"]):
-            out["cell"] = item.cell
-        cases.append(data)
-    return {"schema": SCHEMA, "lang": audit.lang, "now": audit.now.isoformat(),
-            "types": audit.type_names, "cases": cases,
-            "summary": [s.model_dump(mode="json") for s in audit.summary]}
-
-
-def _minutes(minutes: float | None, L: dict[str, str]) -> str:
-    if minutes is None:
-        return "—"
-    if minutes < 90:
-        return f"{minutes:.0f} {L['minutes']}"
-    return f"{round(minutes / 60, 1):g} {L['hours']}"
-
-
-def agents_view(audit: Audit) -> list[dict[str, Any]]:
-    """The per-agent table as the page shows it; reply cells graded against the targets."""
-    L = _labels(audit.lang)
-
-    def grade(minutes: float | None, a: AgentSummary) -> str:
-        if minutes is None:
-            return "none"
-        return "good" if minutes <= a.target_minutes else \
-            "slow" if minutes <= a.platform_minutes else "late"
-
-    return [{**a.model_dump(mode="json"), "name": a.agent or L["unassigned"],
-             "first_text": _minutes(a.first_reply_minutes, L),
-             "median_text": _minutes(a.median_reply_minutes, L),
-             "first_grade": grade(a.first_reply_minutes, a),
-             "median_grade": grade(a.median_reply_minutes, a)} for a in audit.agents]
-
-
-def trend_view(audit: Audit, width: int = 640, height: int = 160) -> dict[str, Any]:
-    """The history as two polylines (share of complete cases, overdue cases) in an SVG
-    box, oldest left; drawn on the server so the page needs no charting code."""
-    points = audit.history
-    pad = 28
-    if len(points) < 2:
-        return {"points": len(points), "width": width, "height": height}
-    first, last = points[0].at, points[-1].at
-    span = (last - first).total_seconds() or 1
-    most_overdue = max(max(p.overdue for p in points), 1)
-
-    def x(p: HistoryPoint) -> float:
-        return round(pad + (width - 2 * pad) * (p.at - first).total_seconds() / span, 1)
-
-    def y(value: float) -> float:
-        return round(height - pad - (height - 2 * pad) * value, 1)
-
-    complete = [(x(p), y(p.complete / p.cases if p.cases else 0)) for p in points]
-    overdue = [(x(p), y(p.overdue / most_overdue)) for p in points]
-    return {"points": len(points), "width": width, "height": height, "pad": pad,
-            "complete": " ".join(f"{a},{b}" for a, b in complete),
-            "overdue": " ".join(f"{a},{b}" for a, b in overdue),
-            "dots": [{"x": cx, "yc": cy, "yo": oy, "at": p.at.strftime("%m-%d %H:%M"),
-                      "share": f"{p.complete / p.cases:.0%}" if p.cases else "—",
-                      "overdue": p.overdue}
-                     for (cx, cy), (_, oy), p in zip(complete, overdue, points)],
-            "first": first.strftime("%Y-%m-%d"), "last": last.strftime("%Y-%m-%d"),
-            "most_overdue": most_overdue}
-
-
-def script_json(data: Any) -> str:
-    """JSON safe inside <script type="application/json">: no '<', '>' or '&' survive
-    literally, so case text cannot close the element or open a comment."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
-
-
-def html_text(audit: Audit) -> str:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
-    from markupsafe import Markup
-
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True,
-                      undefined=StrictUndefined)
-    totals = audit_json(audit)["totals"]
-    targets = reply_targets()
-    return env.get_template(TEMPLATE).render(
-        agents=agents_view(audit), trend=trend_view(audit),
-        targets_text=_labels(audit.lang)["targets"].format(
-            target=targets["target_hours"], platform=targets["platform_hours"],
-            source=targets["source"]),
-        L=_labels(audit.lang), lang=audit.lang, root=audit.root,
-        now=_now_text(audit), totals=totals,
-        data_json=Markup(script_json(html_data(audit))),
-        labels_json=Markup(script_json(_labels(audit.lang))))
-
-
-def write_html(audit: Audit, path: Path) -> None:
-    write_atomic(path, html_text(audit).encode("utf-8"))
 
 
 # --- files -----------------------------------------------------------------------
