@@ -65,8 +65,6 @@ def build(case_dir: str | Path, options: BuildOptions | None = None) -> Pack:
     case_dir, options = Path(case_dir), options or BuildOptions()
     if options.redact and options.attach_originals:  # refused before any work
         raise InputError(REDACT_ATTACH)
-    if options.images_dir is not None:  # refused before the PDF is written
-        refuse_inside(case_dir, options.images_dir, "--images")
     return write_pack(analyse(case_dir, options), options)
 
 
@@ -76,7 +74,7 @@ def write_pack(analysis: Analysis, options: BuildOptions) -> Pack:
 
     options = options.resolved(analysis)
     refuse_inside(analysis.case_dir, options.output, "-o")
-    if options.images_dir is not None:
+    if options.images_dir is not None:  # refused before the PDF is written
         refuse_inside(analysis.case_dir, options.images_dir, "--images")
     argument = argue(analysis)
     result = build_pack(analysis, options, argument=argument)

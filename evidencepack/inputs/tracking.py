@@ -413,27 +413,21 @@ def _parse_text(lines: list[str], display: str, tz: ZoneInfo, found: _Found,
         if not line:
             continue
         at: datetime | None = None
-        rest = ""
-        m = _LINE_TIME.match(line)
-        if m:
-            at = _build_time(m, tz)
-            if at is None:
-                warnings.append(Warning_(path=display, line=number,
-                                         message=f"impossible time {m.group(0).strip()!r}; line skipped"))
-                continue
-            rest = line[m.end():]
+        written, rest = None, ""
+        if m := _LINE_TIME.match(line):
+            written, at, rest = m.group(0).strip(), _build_time(m, tz), line[m.end():]
         elif (d := _DATE_ONLY.match(line)):
             date_line = (d[1], d[2], d[3])
             continue
         elif date_line and (t := _TIME_ONLY.match(line)):
+            # An app copy's time under a date line of its own.
             y, mo, day = date_line
-            text = f"{y}-{mo}-{day} {t[1]}:{t[2]}" + (f":{t[3]}" if t[3] else "")
-            at = _parse_time(text, tz)
-            if at is None:
-                warnings.append(Warning_(path=display, line=number,
-                                         message=f"impossible time {text!r}; line skipped"))
-                continue
-            rest = line[t.end():]
+            written = f"{y}-{mo}-{day} {t[1]}:{t[2]}" + (f":{t[3]}" if t[3] else "")
+            at, rest = _parse_time(written, tz), line[t.end():]
+        if written is not None and at is None:
+            warnings.append(Warning_(path=display, line=number,
+                                     message=f"impossible time {written!r}; line skipped"))
+            continue
         if at is not None:
             rest = TRAILING_WEEKDAY.sub("", rest).strip(" \t,，:：-|")
             pending.append((at, number, [rest] if rest else []))
