@@ -11,9 +11,9 @@ the tests that print a case's output in Chinese find it.
 from __future__ import annotations
 
 import re
-import tomllib
 from functools import cache
 
+from evidencepack.inputs.textio import load_toml
 from evidencepack.resources import DATA
 
 MESSAGES_FILE = DATA / "messages.toml"
@@ -21,7 +21,7 @@ MESSAGES_FILE = DATA / "messages.toml"
 
 @cache
 def _catalogue() -> tuple[dict[str, dict[str, str]], list[tuple[re.Pattern[str], str]]]:
-    data = tomllib.loads(MESSAGES_FILE.read_text(encoding="utf-8"))
+    data = load_toml(MESSAGES_FILE, display="evidencepack/data/messages.toml")
     patterns = [(re.compile(e["en"] + r"\Z", re.S), e["zh"]) for e in data["message"]]
     return {"zh": data["zh"], "en": data["en"]}, patterns
 

@@ -348,8 +348,7 @@ def print_agents(audit) -> None:
                          justify="left" if key in ("col_agent", "col_failing") else "right")
     for a in audit.agents:
         def reply(minutes):
-            style = "" if minutes is None else "green" if minutes <= a.target_minutes else \
-                "yellow" if minutes <= a.platform_minutes else "red"
+            style = {"good": "green", "slow": "yellow", "late": "red"}.get(a.grade(minutes), "")
             return Text(minutes_text(minutes, lang), style=style)
 
         table.add_row(_flat(a.agent or W["unassigned"]), str(a.cases),

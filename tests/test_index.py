@@ -206,3 +206,11 @@ def test_worker_processes_give_the_same_report(tmp_path, monkeypatch):
                                       "--no-history"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == fresh(tmp_path, "audit", str(root), "--now", NOW)
+
+
+def test_the_context_covers_every_stage_of_the_code():
+    """A change in judge/ or inputs/ must make every row stale, not only one in team/."""
+    from evidencepack.team import index
+
+    covered = {p.relative_to(index.PACKAGE).parts[0] for p in index.PACKAGE.rglob("*.py")}
+    assert {"inputs", "judge", "pack", "team", "pipeline.py"} <= covered

@@ -47,6 +47,7 @@ def _engine():
     return RapidOCR(use_cls=False, print_verbose=False)
 
 
+@lru_cache(maxsize=1)
 def engine_version() -> str | None:
     """The installed engine's version, or None when it is not installed."""
     try:

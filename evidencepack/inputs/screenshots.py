@@ -21,6 +21,7 @@ from evidencepack.inputs.chat import RoleContext, kind_of
 from evidencepack.models import (ChatMessage, ChatRole, EvidenceItem, OcrLine, OcrText,
                                  TrackingEvent)
 from evidencepack.inputs.textio import load_toml
+from evidencepack.inputs.times import DATETIME, from_match
 from evidencepack.inputs.tracking import event_from_text
 from evidencepack.resources import DATA
 
@@ -54,8 +55,6 @@ def listing_facts(text: OcrText) -> list[str]:
 
 # --- times -------------------------------------------------------------------
 
-_FULL = re.compile(r"(\d{4})\s*[-/年.]\s*(\d{1,2})\s*[-/月.]\s*(\d{1,2})\s*日?\s*"
-                   r"(\d{1,2})\s*[:：]\s*(\d{2})(?:\s*[:：]\s*(\d{2}))?")
 _MONTH_DAY = re.compile(r"(?<!\d)(\d{1,2})\s*[-/月]\s*(\d{1,2})\s*日?\s*(\d{1,2})\s*[:：]\s*(\d{2})"
                         r"(?:\s*[:：]\s*(\d{2}))?")
 _CLOCK = re.compile(r"(昨天|前天|今天)?\s*(\d{1,2})\s*[:：]\s*(\d{2})(?:\s*[:：]\s*(\d{2}))?")
@@ -77,9 +76,8 @@ def parse_shown_time(text: str, tz: ZoneInfo, ref: datetime, *, whole: bool = Tr
     s = text.strip()
     find = (lambda rx: rx.fullmatch(s)) if whole else (lambda rx: rx.match(s))
     try:
-        if m := find(_FULL):
-            y, mo, d, h, mi, sec = (int(g) if g else 0 for g in m.groups())
-            return datetime(y, mo, d, h, mi, sec, tzinfo=tz), m
+        if m := find(DATETIME):  # the one time parser's shape, year range and all
+            return from_match(m, tz), m
         if m := find(_MONTH_DAY):
             mo, d, h, mi, sec = (int(g) if g else 0 for g in m.groups())
             return datetime(_year_for(mo, d, ref), mo, d, h, mi, sec, tzinfo=tz), m

@@ -80,6 +80,13 @@ class AgentSummary(BaseModel):
     platform_minutes: float
     over_platform: int = 0  # replies slower than the platform allows
 
+    def grade(self, minutes: float | None) -> str:
+        """A reply time against the targets: good, slow (within the platform's), late."""
+        if minutes is None:
+            return "none"
+        return "good" if minutes <= self.target_minutes else \
+            "slow" if minutes <= self.platform_minutes else "late"
+
 
 def summarise_agents(rows) -> list[AgentSummary]:
     """One summary per agent, the most overdue and incomplete first."""

@@ -14,7 +14,7 @@ from evidencepack.atomic import write_atomic
 from evidencepack.inputs.textio import load_toml
 from evidencepack.resources import builtin_templates
 from evidencepack.judge.deadlines import time_left_text
-from evidencepack.team.agents import AgentSummary, reply_targets
+from evidencepack.team.agents import reply_targets
 from evidencepack.team.audit import SCHEMA, Audit, audit_json
 from evidencepack.team.history import HistoryPoint
 
@@ -81,17 +81,11 @@ def agents_view(audit: Audit) -> list[dict[str, Any]]:
     """The per-agent table as the page shows it; reply cells graded against the targets."""
     L = _labels(audit.lang)
 
-    def grade(minutes: float | None, a: AgentSummary) -> str:
-        if minutes is None:
-            return "none"
-        return "good" if minutes <= a.target_minutes else \
-            "slow" if minutes <= a.platform_minutes else "late"
-
     return [{**a.model_dump(mode="json"), "name": a.agent or L["unassigned"],
              "first_text": _minutes(a.first_reply_minutes, L),
              "median_text": _minutes(a.median_reply_minutes, L),
-             "first_grade": grade(a.first_reply_minutes, a),
-             "median_grade": grade(a.median_reply_minutes, a)} for a in audit.agents]
+             "first_grade": a.grade(a.first_reply_minutes),
+             "median_grade": a.grade(a.median_reply_minutes)} for a in audit.agents]
 
 
 def trend_view(audit: Audit, width: int = 640, height: int = 160) -> dict[str, Any]:

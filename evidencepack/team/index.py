@@ -33,7 +33,9 @@ from pathlib import Path
 from evidencepack import __version__
 from evidencepack.resources import DATA
 
-PACKAGE = Path(__file__).resolve().parent
+# The whole package's code (this module is in evidencepack/team/): a change anywhere in it
+# may change a case's row.
+PACKAGE = Path(__file__).resolve().parent.parent
 INDEX_FILE = "case-index-v1.sqlite3"
 # Entries of a context (an older version, another --lang) unused for this long go.
 STALE_SECONDS = 30 * 24 * 3600
