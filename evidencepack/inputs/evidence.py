@@ -257,7 +257,8 @@ def gather(case_dir: Path, case: Case, *, jobs: int | None = None
                     if kind in SCREENSHOT_KINDS and probed.info is not None:
                         # In the photo threads: reading a screenshot overlaps
                         # decoding the photos.
-                        read = ocr.read_cached(data, digest, cache_dir)
+                        read = ocr.read_cached(data, digest, cache_dir, frame=probed.frame)
+                    probed.frame = None
                     del data
             else:
                 if kind in TEXT_KINDS and stat.st_size > LIMITS["files"]["max_text_bytes"]:

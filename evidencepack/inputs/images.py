@@ -53,6 +53,9 @@ class Probe:
     info: ImageInfo | None = None
     exif_time: datetime | None = None
     problems: list[str] = field(default_factory=list)
+    # A screenshot's page frame, just decoded, for the OCR to read without decoding it
+    # again; None for photos (40 frames would be kept for nothing) and cached probes.
+    frame: Image.Image | None = field(default=None, repr=False)
 
 
 def _open(source: Path | io.BytesIO) -> Image.Image:
@@ -252,6 +255,8 @@ def probe_cached(data: bytes, sha256: str, tz: ZoneInfo, cache_dir: Path, *,
     except OSError:
         pass  # a read-only cache only costs speed
     write_cached(entry, record)
+    if screenshot:
+        result.frame = frame
     return result
 
 

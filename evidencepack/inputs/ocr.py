@@ -18,6 +18,8 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
+from PIL import Image
+
 from evidencepack.inputs.images import cache_entry, read_cached as read_entry, screenshot_frame, write_cached
 from evidencepack.models import OcrLine, OcrText
 
@@ -60,11 +62,11 @@ def available() -> bool:
     return engine_version() is not None and _engine() is not None
 
 
-def recognise(data: bytes) -> OcrText | None:
+def recognise(data: bytes, frame: Image.Image | None = None) -> OcrText | None:
     """The text lines of a screenshot's bytes, with their boxes on the page frame.
     None when the engine is missing or the image cannot be decoded."""
     engine = _engine()
-    frame = screenshot_frame(data) if engine is not None else None
+    frame = (frame or screenshot_frame(data)) if engine is not None else None
     if frame is None:
         return None
     import numpy
@@ -130,9 +132,11 @@ def pictures(frame, lines: list[OcrLine]) -> list[tuple[int, int, int, int]]:
     return found
 
 
-def read_cached(data: bytes, sha256: str, cache_dir: Path) -> tuple[OcrText | None, str | None]:
+def read_cached(data: bytes, sha256: str, cache_dir: Path, *, frame: Image.Image | None = None
+                ) -> tuple[OcrText | None, str | None]:
     """``recognise`` remembered by the bytes' digest; and, when nothing was read,
-    why (no engine, or an image that does not decode)."""
+    why (no engine, or an image that does not decode). ``frame``: the screenshot's
+    page frame when the probe has just decoded it."""
     version = engine_version()
     if version is None or _engine() is None:
         return None, f"text not read: no OCR engine installed ({INSTALL_HINT})"
@@ -143,7 +147,7 @@ def read_cached(data: bytes, sha256: str, cache_dir: Path) -> tuple[OcrText | No
             return OcrText.model_validate(cached), None
         except ValueError:
             pass  # damaged: read again and rewrite it
-    result = recognise(data)
+    result = recognise(data, frame)
     if result is None:
         return None, "text not read: the image cannot be decoded"
     write_cached(entry, result.model_dump(mode="json"))
